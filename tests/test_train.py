@@ -1,0 +1,49 @@
+"The main job, run as a user runs it: `kdml_train` on real data, one smoke run per task, and its error cases."
+import json, shutil, subprocess, sys
+from pathlib import Path
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+def kdml_train(*args, cwd=ROOT):
+    exe = Path(sys.executable).with_name('kdml_train')
+    cmd = [str(exe) if exe.exists() else shutil.which('kdml_train'), *args]
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=900)
+
+def test_classify_smoke(tmp_path):
+    r = kdml_train('--method', 'styles', '--teacher', 'resnet10', '--students', 'cnn,resnet10', '--epochs', '1',
+                   '--bs', '64', '--subset', '256', '--out', str(tmp_path))
+    assert r.returncode == 0, r.stderr[-2000:]
+    res = pd.read_csv(tmp_path/'results.csv')
+    assert res.member.tolist() == ['teacher', 'cnn', 'resnet10', 'ensemble']
+    assert res.split.unique().tolist() == ['test']
+    assert res[['accuracy', 'balanced_accuracy', 'roc_auc', 'macro_f1']].notna().all().all()
+    assert json.loads((tmp_path/'results.json').read_text())['command'].startswith('kdml_train --method styles')
+    assert {'curves_seed0.png', 'confusion_seed0.png'} <= {p.name for p in tmp_path.iterdir()}
+    assert 'styles on pneumoniamnist, test split, mean ± sd over 1 seed(s)' in r.stdout
+
+def test_segment_smoke(tmp_path):
+    r = kdml_train('--task', 'segment', '--data', 'cvc-clinicdb', '--method', 'kd_ml', '--teacher', 'unet_tiny',
+                   '--students', 'unet_tiny,unet_tiny', '--epochs', '1', '--bs', '4', '--size', '64', '--out', str(tmp_path))
+    assert r.returncode == 0, r.stderr[-2000:]
+    res = pd.read_csv(tmp_path/'results.csv')
+    assert res.member.tolist() == ['teacher', 'unet_tiny_1', 'unet_tiny_2', 'ensemble']
+    assert res[['dice', 'iou']].notna().all().all() and (res.dice.between(0, 1)).all()
+    assert (tmp_path/'masks_seed0.png').exists()
+
+@pytest.mark.parametrize('args,msg', [
+    (['--method', 'fitnet'], "unknown method 'fitnet'"),
+    (['--teacher', 'vgg16'], "unknown architecture 'vgg16'"),
+    (['--data', 'drive'], 'drive is a segmentation dataset: use --task segment'),
+    (['--task', 'segment', '--data', 'pneumoniamnist', '--teacher', 'unet', '--students', 'unet_small,unet_tiny'], 'is a classification dataset'),
+    (['--data', '/no/such/data.npz'], 'nor an existing path'),
+    (['--students', 'cnn'], 'styles needs exactly two students'),
+    (['--online', '--offline'], 'not both'),
+])
+def test_errors_are_one_line_before_training(tmp_path, args, msg):
+    r = kdml_train(*args, '--out', str(tmp_path/'out'))
+    assert r.returncode == 2
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1 and lines[0].startswith('kdml_train: error:') and msg in lines[0], r.stderr
+    assert not (tmp_path/'out').exists()  # nothing written
