@@ -47,3 +47,21 @@ def test_errors_are_one_line_before_training(tmp_path, args, msg):
     lines = [l for l in r.stderr.splitlines() if l.strip()]
     assert len(lines) == 1 and lines[0].startswith('kdml_train: error:') and msg in lines[0], r.stderr
     assert not (tmp_path/'out').exists()  # nothing written
+
+def test_ctrl_c_keeps_finished_seeds(tmp_path):
+    "Interrupting after the first seed leaves that seed's results written, and exits 130."
+    import signal, time
+    exe = Path(sys.executable).with_name('kdml_train')
+    args = [str(exe) if exe.exists() else shutil.which('kdml_train'), '--method', 'kd', '--teacher', 'resnet10',
+            '--students', 'cnn', '--epochs', '1', '--bs', '64', '--subset', '128', '--seeds', '0,1,2', '--out', str(tmp_path)]
+    p = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 600
+    while not (tmp_path/'results.csv').exists() and p.poll() is None and time.time() < deadline: time.sleep(0.2)
+    assert p.poll() is None, 'finished before it could be interrupted'
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 130, err[-2000:]
+    assert 'interrupted' in err
+    res = pd.read_csv(tmp_path/'results.csv')
+    assert sorted(res.seed.unique()) == [0]
+    assert not list(tmp_path.glob('*.part'))  # no half-written file

@@ -1,0 +1,162 @@
+"""kdml_nb benchmarks: what distillation costs. Run: `python bench/run.py` (about 10 minutes on 2 CPU cores).
+
+Never part of the test suite. Every comparison is measured side by side in one run, the variants alternated
+round by round to cancel machine drift; times are medians over at least `--steps` training steps after a warm-up
+round. Data: PneumoniaMNIST from the data folder, batch 128, `torch.set_num_threads(2)`.
+1. cohort overhead: one step of the kdml_nb cohort `Learner` / the sum of its members' plain fastai steps;
+2. offline KD against fasterai's `KnowledgeDistillationCallback` (`pip install fasterai==0.4.1 --no-deps`): epoch
+   time and peak RSS, each variant in its own process (peak RSS only grows), alternated over `--rounds` rounds;
+3. feature-alignment cost: extra time per step of `FeatureAlign` (1 and 3 layer pairs) and of the peer feature
+   exchange, as a fraction of the cohort step;
+4. inference images/s of each member alone.
+Writes `bench/results.json`, which `nbs/06_benchmarks.ipynb` turns into a table and a bar chart.
+"""
+import argparse, json, os, resource, subprocess, sys, time, warnings
+from copy import deepcopy
+from datetime import date
+from pathlib import Path
+warnings.filterwarnings('ignore')
+import numpy as np
+import torch
+from fastai.vision.all import *
+from kdml_nb.data import medmnist_dls
+from kdml_nb.models import make_model, n_params
+from kdml_nb.cohort import cohort_learner
+from kdml_nb.distill import FeatureAlign, PeerDistill, TeacherDistill, kd, kd_ml, learning_styles, LayerPair
+from kdml_nb.train import throughput
+
+torch.set_num_threads(2)
+BS = 128
+
+class StepTimer(Callback):
+    "Wall time of each training step (forward, losses, backward, optimizer step), after the batch is loaded."
+    order = 1000  # last in before_batch and in after_batch
+    def __init__(self): self.times = []
+    def before_batch(self): self.t0 = time.perf_counter()
+    def after_batch(self): self.times.append(time.perf_counter() - self.t0)
+    def before_validate(self): raise CancelValidException()
+
+def bench_dls(n_batches=5):
+    return medmnist_dls('pneumoniamnist', bs=BS, subset=BS*n_batches, num_workers=0)
+
+def plain(dls, model):
+    "The plain fastai Learner of one network."
+    return Learner(dls, model, loss_func=CrossEntropyLossFlat())
+
+def timed_rounds(learners:dict, steps:int)->dict:
+    "Alternate one short epoch of each learner per round; median step time of each after the first round."
+    timers = {k: StepTimer() for k in learners}
+    for l,t in zip(learners.values(), timers.values()): l.add_cb(t)
+    rounds = 0
+    while True:
+        for l in learners.values():
+            with l.no_bar(), l.no_logging(): l.fit(1, 1e-3)
+        rounds += 1
+        if rounds == 1:
+            for t in timers.values(): t.times = []
+        if min(len(t.times) for t in timers.values()) >= steps: break
+    return {k: float(np.median(t.times)) for k,t in timers.items()}
+
+def cohort_overhead(dls, steps):
+    "1. The cohort step against the sum of its members' plain steps."
+    res = {}
+    set_seed(0)
+    T, A, B = make_model('resnet18'), make_model('mobilenetv2', width_mult=0.25), make_model('cnn')
+    l = {'cohort': cohort_learner(dls, teacher=deepcopy(T), students={'a': deepcopy(A), 'b': deepcopy(B)}, cbs=learning_styles()),
+         'teacher': plain(dls, T), 'a': plain(dls, A), 'b': plain(dls, B)}
+    t = timed_rounds(l, steps)
+    res['styles_3'] = dict(cohort_s=t['cohort'], members_s=t['teacher'] + t['a'] + t['b'], members=['resnet18', 'mobilenetv2(0.25)', 'cnn'],
+                           ratio=t['cohort']/(t['teacher'] + t['a'] + t['b']), each=t)
+    pool = ['mobilenetv2', 'cnn', 'resnet10', 'cnn']
+    for n in (2, 3, 4):
+        set_seed(0)
+        ms = {f's{i}': make_model(a, **({'width_mult': 0.25} if a == 'mobilenetv2' else {})) for i,a in enumerate(pool[:n])}
+        l = {'cohort': cohort_learner(dls, teacher=make_model('resnet18'), students={k: deepcopy(v) for k,v in ms.items()}, cbs=kd_ml()),
+             'teacher': plain(dls, make_model('resnet18')), **{k: plain(dls, v) for k,v in ms.items()}}
+        t = timed_rounds(l, steps)
+        tot = sum(v for k,v in t.items() if k != 'cohort')
+        res[f'kd_ml_{n}'] = dict(cohort_s=t['cohort'], members_s=tot, ratio=t['cohort']/tot, members=['resnet18', *pool[:n]], each=t)
+    return res
+
+def feature_cost(dls, steps):
+    "3. Extra time per step of feature alignment, as a fraction of the cohort step with it."
+    set_seed(0)
+    mk = lambda: dict(teacher=make_model('resnet18'), students={'a': make_model('cnn'), 'b': make_model('resnet10')})
+    variants = {
+        'none': [],
+        'align_1_pair': [FeatureAlign([('teacher.layer4', 'b.layer4')])],
+        'align_3_pairs': [FeatureAlign([(f'teacher.layer{i}', f'b.layer{i}') for i in (2, 3, 4)])],
+        'peer_features': [PeerDistill(['a', 'b'], features={'a': 'body', 'b': 'layer4'})],
+        'peer_logits_only': [PeerDistill(['a', 'b'])],
+    }
+    l = {k: cohort_learner(dls, cbs=cbs, **mk()) for k,cbs in variants.items()}
+    t = timed_rounds(l, steps)
+    return {k: dict(step_s=v, overhead=(v - t['none'])/v) for k,v in t.items()}
+
+def inference(dls):
+    "4. Images per second of each member alone, batch 128."
+    xb = dls.valid.one_batch()[0].as_subclass(torch.Tensor)
+    archs = ['resnet34', 'resnet18', 'mobilenetv2', 'resnet10', 'cnn']
+    return {a: dict(params=n_params(make_model(a)), images_per_s=throughput(make_model(a), xb, reps=10)) for a in archs}
+
+def kd_child(which:str, out:str):
+    "2, in a fresh process: one epoch of offline KD (teacher resnet18 -> student cnn) with kdml_nb or fasterai."
+    dls = medmnist_dls('pneumoniamnist', bs=BS, num_workers=0)
+    set_seed(0)
+    T, S = make_model('resnet18'), make_model('cnn')
+    T0 = deepcopy(T.state_dict())
+    if which == 'kdml':
+        learn = cohort_learner(dls, teacher=T, students={'student': S}, cbs=kd(T=4., weight=1.), offline=True, teacher_weights=True)
+    else:
+        from fasterai.distill.all import KnowledgeDistillationCallback, SoftTarget
+        T.to(dls.device)
+        learn = Learner(dls, S, loss_func=CrossEntropyLossFlat(), cbs=KnowledgeDistillationCallback(T, partial(SoftTarget, T=4.), weight=0.5))
+    timer = StepTimer()
+    learn.add_cb(timer)
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-3)
+    epoch = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    grads = sum(int(p.grad is not None and bool(p.grad.abs().sum() > 0)) for p in T.parameters())
+    same = all(torch.equal(v.cpu(), T0[k]) for k,v in T.state_dict().items())
+    Path(out).write_text(json.dumps(dict(epoch_s=epoch, step_s=float(np.median(timer.times)), peak_rss_mb=peak/1024,
+        rss_before_fit_mb=base/1024, teacher_params_with_grad=grads, teacher_params=len(list(T.parameters())), teacher_unchanged=same)))
+
+def vs_fasterai(rounds:int):
+    "2. kdml_nb offline KD against fasterai, alternating fresh processes."
+    runs = {'kdml': [], 'fasterai': []}
+    for r in range(rounds):
+        for which in (('kdml', 'fasterai') if r % 2 == 0 else ('fasterai', 'kdml')):
+            out = f'/tmp/kdml_bench_{which}.json'
+            subprocess.run([sys.executable, __file__, '--kd-child', which, '--child-out', out], check=True)
+            runs[which].append(json.loads(Path(out).read_text()))
+    med = lambda which, k: float(np.median([x[k] for x in runs[which]]))
+    res = {w: {k: med(w, k) for k in ('epoch_s', 'step_s', 'peak_rss_mb', 'rss_before_fit_mb')} | {k: runs[w][-1][k] for k in ('teacher_params_with_grad', 'teacher_params', 'teacher_unchanged')} for w in runs}
+    res['time_ratio'] = res['kdml']['epoch_s']/res['fasterai']['epoch_s']
+    res['peak_rss_ratio'] = res['kdml']['peak_rss_mb']/res['fasterai']['peak_rss_mb']
+    grow = lambda w: res[w]['peak_rss_mb'] - res[w]['rss_before_fit_mb']
+    res['rss_growth_ratio'] = grow('kdml')/max(grow('fasterai'), 1e-9)
+    return res
+
+if __name__ == '__main__':
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--steps', type=int, default=20)
+    p.add_argument('--rounds', type=int, default=3)
+    p.add_argument('--out', default=str(Path(__file__).parent/'results.json'))
+    p.add_argument('--only', default='overhead,fasterai,features,inference')
+    p.add_argument('--kd-child'); p.add_argument('--child-out')
+    a = p.parse_args()
+    if a.kd_child: kd_child(a.kd_child, a.child_out); sys.exit(0)
+    res = dict(date=str(date.today()), command='python bench/run.py ' + ' '.join(sys.argv[1:]), torch=torch.__version__,
+               threads=torch.get_num_threads(), cpus=os.cpu_count(), batch=BS, steps=a.steps)
+    only = a.only.split(',')
+    dls = bench_dls()
+    t0 = time.time()
+    if 'overhead' in only: res['overhead'] = cohort_overhead(dls, a.steps); print('cohort overhead', json.dumps(res['overhead'], indent=1))
+    if 'features' in only: res['features'] = feature_cost(dls, a.steps); print('feature cost', json.dumps(res['features'], indent=1))
+    if 'inference' in only: res['inference'] = inference(dls); print('inference', json.dumps(res['inference'], indent=1))
+    if 'fasterai' in only: res['fasterai'] = vs_fasterai(a.rounds); print('vs fasterai', json.dumps(res['fasterai'], indent=1))
+    res['wall_s'] = time.time() - t0
+    Path(a.out).write_text(json.dumps(res, indent=1))
+    print(f'wrote {a.out} in {res["wall_s"]:.0f} s')
