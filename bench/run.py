@@ -1,11 +1,12 @@
 """kdml_nb benchmarks: what distillation costs. Run: `python bench/run.py` (about 10 minutes on 2 CPU cores).
 
 Never part of the test suite. Every comparison is measured side by side in one run, the variants alternated
-round by round to cancel machine drift; times are medians over at least `--steps` training steps after a warm-up
-round. Data: PneumoniaMNIST from the data folder, batch 128, `torch.set_num_threads(2)`.
+step by step (each step is a one-batch epoch, so fastai's per-fit work is outside the timed step) to cancel machine
+drift; times are medians over `--steps` training steps after two warm-up rounds. Data: PneumoniaMNIST from the data folder, batch 128, `torch.set_num_threads(2)`.
 1. cohort overhead: one step of the kdml_nb cohort `Learner` / the sum of its members' plain fastai steps;
 2. offline KD against fasterai's `KnowledgeDistillationCallback` (`pip install fasterai==0.4.1 --no-deps`): epoch
-   time and peak RSS, each variant in its own process (peak RSS only grows), alternated over `--rounds` rounds;
+   time and resident memory during training (sampled after each loss and backward; peak and growth over the level
+   before `fit`), each variant in a fresh process, alternated over `--rounds` rounds;
 3. feature-alignment cost: extra time per step of `FeatureAlign` (1 and 3 layer pairs) and of the peer feature
    exchange, as a fraction of the cohort step;
 4. inference images/s of each member alone.
@@ -36,25 +37,22 @@ class StepTimer(Callback):
     def after_batch(self): self.times.append(time.perf_counter() - self.t0)
     def before_validate(self): raise CancelValidException()
 
-def bench_dls(n_batches=5):
+def bench_dls(n_batches=1):
     return medmnist_dls('pneumoniamnist', bs=BS, subset=BS*n_batches, num_workers=0)
 
 def plain(dls, model):
     "The plain fastai Learner of one network."
     return Learner(dls, model, loss_func=CrossEntropyLossFlat())
 
-def timed_rounds(learners:dict, steps:int)->dict:
-    "Alternate one short epoch of each learner per round; median step time of each after the first round."
+def timed_rounds(learners:dict, steps:int, warmup:int=2)->dict:
+    "Alternate the learners step by step (one-batch epochs); median step time of each after `warmup` rounds."
     timers = {k: StepTimer() for k in learners}
     for l,t in zip(learners.values(), timers.values()): l.add_cb(t)
-    rounds = 0
-    while True:
+    for r in range(warmup + steps):
+        if r == warmup:
+            for t in timers.values(): t.times = []
         for l in learners.values():
             with l.no_bar(), l.no_logging(): l.fit(1, 1e-3)
-        rounds += 1
-        if rounds == 1:
-            for t in timers.values(): t.times = []
-        if min(len(t.times) for t in timers.values()) >= steps: break
     return {k: float(np.median(t.times)) for k,t in timers.items()}
 
 def cohort_overhead(dls, steps):
@@ -75,7 +73,8 @@ def cohort_overhead(dls, steps):
              'teacher': plain(dls, make_model('resnet18')), **{k: plain(dls, v) for k,v in ms.items()}}
         t = timed_rounds(l, steps)
         tot = sum(v for k,v in t.items() if k != 'cohort')
-        res[f'kd_ml_{n}'] = dict(cohort_s=t['cohort'], members_s=tot, ratio=t['cohort']/tot, members=['resnet18', *pool[:n]], each=t)
+        names = [a + ('(0.25)' if a == 'mobilenetv2' else '') for a in pool[:n]]
+        res[f'kd_ml_{n}'] = dict(cohort_s=t['cohort'], members_s=tot, ratio=t['cohort']/tot, members=['resnet18', *names], each=t)
     return res
 
 def feature_cost(dls, steps):
@@ -99,6 +98,18 @@ def inference(dls):
     archs = ['resnet34', 'resnet18', 'mobilenetv2', 'resnet10', 'cnn']
     return {a: dict(params=n_params(make_model(a)), images_per_s=throughput(make_model(a), xb, reps=10)) for a in archs}
 
+def rss_mb()->float:
+    "Current resident memory of this process, from /proc (MB)."
+    for l in Path('/proc/self/status').read_text().splitlines():
+        if l.startswith('VmRSS:'): return int(l.split()[1])/1024
+    return float('nan')
+
+class RSSPeak(Callback):
+    "Largest resident memory seen during training, sampled when the graph is alive (after the loss) and after backward."
+    def __init__(self): self.peak = 0.
+    def after_loss(self): self.peak = max(self.peak, rss_mb())
+    def after_backward(self): self.peak = max(self.peak, rss_mb())
+
 def kd_child(which:str, out:str):
     "2, in a fresh process: one epoch of offline KD (teacher resnet18 -> student cnn) with kdml_nb or fasterai."
     dls = medmnist_dls('pneumoniamnist', bs=BS, num_workers=0)
@@ -111,17 +122,17 @@ def kd_child(which:str, out:str):
         from fasterai.distill.all import KnowledgeDistillationCallback, SoftTarget
         T.to(dls.device)
         learn = Learner(dls, S, loss_func=CrossEntropyLossFlat(), cbs=KnowledgeDistillationCallback(T, partial(SoftTarget, T=4.), weight=0.5))
-    timer = StepTimer()
-    learn.add_cb(timer)
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    timer, mem = StepTimer(), RSSPeak()
+    learn.add_cbs([timer, mem])
+    base = rss_mb()  # the process's peak so far is reached while loading, not training: sample during fit instead
     t0 = time.perf_counter()
     with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-3)
     epoch = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = mem.peak
     grads = sum(int(p.grad is not None and bool(p.grad.abs().sum() > 0)) for p in T.parameters())
     same = all(torch.equal(v.cpu(), T0[k]) for k,v in T.state_dict().items())
-    Path(out).write_text(json.dumps(dict(epoch_s=epoch, step_s=float(np.median(timer.times)), peak_rss_mb=peak/1024,
-        rss_before_fit_mb=base/1024, teacher_params_with_grad=grads, teacher_params=len(list(T.parameters())), teacher_unchanged=same)))
+    Path(out).write_text(json.dumps(dict(epoch_s=epoch, step_s=float(np.median(timer.times)), peak_rss_mb=peak,
+        rss_before_fit_mb=base, teacher_params_with_grad=grads, teacher_params=len(list(T.parameters())), teacher_unchanged=same)))
 
 def vs_fasterai(rounds:int):
     "2. kdml_nb offline KD against fasterai, alternating fresh processes."
@@ -141,7 +152,7 @@ def vs_fasterai(rounds:int):
 
 if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--steps', type=int, default=20)
+    p.add_argument('--steps', type=int, default=40)
     p.add_argument('--rounds', type=int, default=3)
     p.add_argument('--out', default=str(Path(__file__).parent/'results.json'))
     p.add_argument('--only', default='overhead,fasterai,features,inference')
