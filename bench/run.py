@@ -12,7 +12,7 @@ drift; times are medians over `--steps` training steps after two warm-up rounds.
 4. inference images/s of each member alone.
 Writes `bench/results.json`, which `nbs/06_benchmarks.ipynb` turns into a table and a bar chart.
 """
-import argparse, json, os, resource, subprocess, sys, time, warnings
+import argparse, json, os, subprocess, sys, time, warnings
 from copy import deepcopy
 from datetime import date
 from pathlib import Path

@@ -324,9 +324,9 @@ def seg_dls(
     items = sum(item_groups, [])
     offs = np.cumsum([0] + [len(g) for g in item_groups])
     splits = [list(range(offs[i], offs[i+1])) for i in range(len(item_groups))]
-    stats = np.stack([read_image(p.image).reshape(-1,3).mean(0) for p in groups[0]]) / 255.
-    stds = np.stack([read_image(p.image).reshape(-1,3).std(0) for p in groups[0]]) / 255.
-    mean, std = stats.mean(0).tolist(), stds.mean(0).tolist()
+    px = [read_image(p.image).reshape(-1,3) / 255. for p in groups[0]]  # one read per training image
+    mean, std = np.mean([a.mean(0) for a in px], 0).tolist(), np.mean([a.std(0) for a in px], 0).tolist()
+    del px
     batch_tfms = [*(aug_transforms(do_flip=True, flip_vert=True, max_rotate=15., max_zoom=1.1, max_warp=0.,
                                    max_lighting=0.2, pad_mode='reflection') if aug else []),
                   Normalize.from_stats(mean, std)]

@@ -90,10 +90,10 @@ def task_dls(
     return seg_dls(seg_pairs(p/'images', p/'masks'), size=size or 128, bs=bs, seed=seed)
 
 # %% ../nbs/04_train.ipynb #a8fae574
-def evaluate(learn, ds_idx:int|None=None)->pd.DataFrame:
-    "Test metrics of every member and of the students' ensemble (one row each)."
+def evaluate(learn, ds_idx:int|None=None, preds:tuple|None=None)->pd.DataFrame:
+    "Test metrics of every member and of the students' ensemble (one row each); `preds` reuses a `get_preds` result."
     if ds_idx is None: ds_idx = 2 if len(learn.dls.loaders) > 2 else 1
-    probs, targs = learn.get_preds(ds_idx=ds_idx)
+    probs, targs = preds if preds is not None else learn.get_preds(ds_idx=ds_idx)
     rows = {}
     for n,p in probs.items():
         if getattr(learn.dls, 'task', 'classify') == 'segment':
@@ -153,7 +153,9 @@ def run_seed(
                            metrics=metric, offline=req['offline'], teacher_weights=True if req['offline'] else None)
     with ctx(learn): learn.fit_one_cycle(epochs, lr)
     train_s = time.time() - t0
-    res = evaluate(learn)
+    ds_idx = 2 if len(dls.loaders) > 2 else 1
+    preds = learn.get_preds(ds_idx=ds_idx)  # one prediction pass, for the metrics and the confusion matrix
+    res = evaluate(learn, ds_idx, preds)
     xb = dls.valid.one_batch()[0]
     size = lambda n: sum(p.numel() for p in learn.member(n).parameters())  # all parameters: a frozen teacher's count too
     res['params'] = [size(n) if n != 'ensemble' else sum(size(s) for s in names) for n in res.index]
@@ -167,12 +169,12 @@ def run_seed(
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         _save_fig(learn.plot_cohort(), out/f'curves_seed{seed}.png')
-        if req['task'] == 'classify': _save_fig(_confusion(learn, res.attrs['split']), out/f'confusion_seed{seed}.png')
+        if req['task'] == 'classify': _save_fig(_confusion(learn, res.attrs['split'], preds), out/f'confusion_seed{seed}.png')
         else: _save_fig(_overlays(learn), out/f'masks_seed{seed}.png')
     return res.reset_index(drop=True)
 
-def _confusion(learn, split):
-    probs, targs = learn.get_preds(ds_idx=2 if len(learn.dls.loaders) > 2 else 1)
+def _confusion(learn, split, preds):
+    probs, targs = preds
     who = ['ensemble'] if 'ensemble' in probs else list(probs)[-1:]
     cm = confusion_matrix(targs.numpy(), probs[who[0]].argmax(1).numpy())
     fig, ax = plt.subplots(figsize=(4, 3.5))
