@@ -24,9 +24,13 @@ __all__ = ['METHODS', 'SEG_DATA', 'DATA_DIRS', 'CLS_DATA', 'student_names', 'che
            'run_seed', 'summarise', 'write_results', 'kdml_train']
 
 # %% ../nbs/04_train.ipynb #7380a716
-METHODS = {'independent': lambda students: independent(), 'kd': lambda students: kd(),
-           'ml': lambda students: dml(), 'kd_ml': lambda students: kd_ml(),
-           'styles': lambda students: learning_styles(a=students[0], b=students[1])}
+# each method: (student names, feature loss, feature weight) -> callbacks; only styles has feature flows
+METHODS = {'independent': lambda students, feat_loss, feat_weight: independent(),
+           'kd': lambda students, feat_loss, feat_weight: kd(),
+           'ml': lambda students, feat_loss, feat_weight: dml(),
+           'kd_ml': lambda students, feat_loss, feat_weight: kd_ml(),
+           'styles': lambda students, feat_loss, feat_weight: learning_styles(
+               a=students[0], b=students[1], loss=feat_loss, feat_weight=feat_weight, peer_feat_weight=feat_weight)}
 SEG_DATA = ('drive', 'kvasir-seg', 'cvc-clinicdb', 'chasedb1', 'isbi2012')
 # where each named dataset lives under the data folder (MedMNIST sets can also be downloaded)
 DATA_DIRS = {'bccd': 'bccd', 'drive': 'retina/drive', 'kvasir-seg': 'polyps/kvasir-seg',
@@ -39,6 +43,7 @@ def student_names(archs:list)->list:
 
 def check_request(
     task:str, data:str, method:str, teacher:str, students:list, offline:bool=False, epochs:int=1, seeds:list=(0,),
+    feat_loss:str='mse', feat_weight:float=1.,
 )->dict:
     "Validate a `kdml_train` request; raise `ValueError`/`FileNotFoundError` with a one-line message."
     if task == 'detect': raise ValueError("--task detect is not available yet: use classify or segment.")
@@ -50,6 +55,10 @@ def check_request(
     if not students: raise ValueError("give at least one student with --students.")
     if method == 'styles' and len(students) != 2: raise ValueError(f"method styles needs exactly two students, got {len(students)}.")
     if method in ('ml', 'kd_ml') and len(students) < 2: raise ValueError(f"method {method} needs at least two students.")
+    if feat_loss not in ('mse', 'at'): raise ValueError(f"unknown feature loss {feat_loss!r}: use mse or at.")
+    if not feat_weight >= 0: raise ValueError(f"--feat_weight must be 0 or more, got {feat_weight}.")
+    if method != 'styles' and (feat_loss, feat_weight) != ('mse', 1.):
+        raise ValueError(f"--feat_loss and --feat_weight set the feature flows of --method styles; {method} has none.")
     if epochs < 1: raise ValueError("--epochs must be at least 1.")
     if not seeds: raise ValueError("--seeds is empty.")
     known = data in SEG_DATA or data in CLS_DATA
@@ -67,7 +76,8 @@ def check_request(
         if root is None or not (root/DATA_DIRS[data]).is_dir():
             raise FileNotFoundError(f"{data} not found: expected the folder {DATA_DIRS[data]} under the data folder "
                                     f"({root or 'none found'}); set KDML_DATA to the folder that holds it.")
-    return dict(task=task, data=data, method=method, teacher=teacher, students=list(students), offline=offline)
+    return dict(task=task, data=data, method=method, teacher=teacher, students=list(students), offline=offline,
+                feat_loss=feat_loss, feat_weight=float(feat_weight))
 
 # %% ../nbs/04_train.ipynb #82618905
 def task_dls(
@@ -149,7 +159,7 @@ def run_seed(
     if req['offline']:
         tl = Learner(dls, teacher, loss_func=default_loss(dls), metrics=metric)
         with ctx(tl): tl.fit_one_cycle(epochs, lr)
-    learn = cohort_learner(dls, teacher=teacher, students=students, cbs=METHODS[req['method']](names),
+    learn = cohort_learner(dls, teacher=teacher, students=students, cbs=METHODS[req['method']](names, req.get('feat_loss', 'mse'), req.get('feat_weight', 1.)),
                            metrics=metric, offline=req['offline'], teacher_weights=True if req['offline'] else None)
     with ctx(learn): learn.fit_one_cycle(epochs, lr)
     train_s = time.time() - t0
@@ -165,6 +175,7 @@ def run_seed(
     res.insert(0, 'seed', seed); res.insert(0, 'member', res.index)
     for k in ('method', 'task', 'data'): res[k] = req[k]
     res['teacher_mode'] = 'offline' if req['offline'] else 'online'
+    if req['method'] == 'styles': res['feat_loss'], res['feat_weight'] = req.get('feat_loss', 'mse'), req.get('feat_weight', 1.)
     res['train_s'], res['split'] = round(train_s, 1), res.attrs['split']
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
@@ -248,6 +259,8 @@ def kdml_train(
     seeds:str='0', # Seeds, comma-separated
     size:int=None, # Image size (or patch size for tiled datasets)
     subset:int=None, # Items per split (or images) for quick runs
+    feat_loss:str='mse', # Feature-map loss of --method styles: mse (through an adapter) or at (attention transfer)
+    feat_weight:float=1., # Weight of the feature-map terms of --method styles (teacher -> B and B <-> A)
     out:str='runs/kdml', # Output folder
 ):
     "Train a teacher and students with a distillation method and report every member on the test split."
@@ -256,7 +269,7 @@ def kdml_train(
         if offline and online: raise ValueError("give --online or --offline, not both.")
         seed_list = [int(s) for s in str(seeds).split(',') if s.strip()]
         req = check_request(task, data, method, teacher, [s.strip() for s in students.split(',') if s.strip()],
-                            offline=offline, epochs=epochs, seeds=seed_list)
+                            offline=offline, epochs=epochs, seeds=seed_list, feat_loss=feat_loss, feat_weight=feat_weight)
     except (ValueError, FileNotFoundError) as e:
         print(f"kdml_train: error: {e}", file=sys.stderr); sys.exit(2)
     outp, rows, stop = Path(out), [], []
