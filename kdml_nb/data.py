@@ -20,7 +20,7 @@ from fastai.vision.all import *
 # %% auto #0
 __all__ = ['MEDMNIST_URL', 'MEDMNIST_2D', 'VOID', 'BCCD_CLASSES', 'data_root', 'medmnist_file', 'load_medmnist', 'FixedSplitter',
            'medmnist_dls', 'SegPair', 'seg_pairs', 'read_image', 'read_mask', 'SegItem', 'seg_dls', 'polyp_dls',
-           'drive_dls', 'chase_dls', 'isbi_dls', 'parse_voc', 'bccd_boxes', 'CellBox', 'bccd_crops_dls',
+           'drive_dls', 'chase_dls', 'isbi_dls', 'check_boxes', 'parse_voc', 'bccd_boxes', 'CellBox', 'bccd_crops_dls',
            'dataset_summary', 'kdml_data']
 
 # %% ../nbs/00_data.ipynb #0c58d63f
@@ -424,6 +424,26 @@ def isbi_dls(
 # %% ../nbs/00_data.ipynb #9272fe95
 BCCD_CLASSES = ('RBC', 'WBC', 'Platelets')
 
+def check_boxes(
+    src, # Where the boxes come from (a file), named in the errors
+    boxes:np.ndarray, # (N,4) xyxy pixels
+    labels:list, # N class names
+    W:int, H:int, # Image width and height
+    vocab:tuple, # Allowed class names
+    strict:bool=False, # Raise on zero-area boxes instead of dropping them with a warning
+)->tuple:
+    "Boxes and labels with zero-area boxes dropped; a class outside `vocab` or a box outside the image raises, naming `src`."
+    keep = []
+    for i,(b,l) in enumerate(zip(boxes.tolist(), labels)):
+        if l not in vocab: raise ValueError(f"{src}: class {l!r} is not in the vocabulary {list(vocab)}.")
+        if b[0] < 0 or b[1] < 0 or b[2] > W or b[3] > H: raise ValueError(f"{src}: box {b} of {l} lies outside the {W}x{H} image.")
+        if b[2] <= b[0] or b[3] <= b[1]:
+            msg = f"{src}: box {b} of {l} has zero area"
+            if strict: raise ValueError(msg + '.')
+            warnings.warn(msg + '; dropped.'); continue
+        keep.append(i)
+    return boxes[keep].reshape(-1, 4).astype(np.float32), [labels[i] for i in keep]
+
 def parse_voc(
     xml_path:Path, # A Pascal VOC annotation file
     vocab:tuple=BCCD_CLASSES, # Allowed class names
@@ -435,20 +455,13 @@ def parse_voc(
     size = root.find('size')
     if size is None: raise ValueError(f"{xml_path} has no <size> element; expected a Pascal VOC annotation.")
     W, H = int(size.findtext('width')), int(size.findtext('height'))
-    boxes, labels = [], []
-    for obj in root.findall('object'):
-        name = (obj.findtext('name') or '').strip()
-        if name not in vocab: raise ValueError(f"{xml_path}: class {name!r} is not in the vocabulary {list(vocab)}.")
-        bb = obj.find('bndbox')
-        b = [float(bb.findtext(k)) for k in ('xmin', 'ymin', 'xmax', 'ymax')]
-        if b[0] < 0 or b[1] < 0 or b[2] > W or b[3] > H:
-            raise ValueError(f"{xml_path}: box {b} of {name} lies outside the {W}x{H} image.")
-        if b[2] <= b[0] or b[3] <= b[1]:
-            msg = f"{xml_path}: box {b} of {name} has zero area"
-            if strict: raise ValueError(msg + '.')
-            warnings.warn(msg + '; dropped.'); continue
-        boxes.append(b); labels.append(name)
-    return np.array(boxes, dtype=np.float32).reshape(-1, 4), labels
+    objs = root.findall('object')
+    labels = [(o.findtext('name') or '').strip() for o in objs]
+    for n in labels:
+        if n not in vocab: raise ValueError(f"{xml_path}: class {n!r} is not in the vocabulary {list(vocab)}.")
+    boxes = np.array([[float(o.find('bndbox').findtext(k)) for k in ('xmin', 'ymin', 'xmax', 'ymax')] for o in objs],
+                     dtype=np.float32).reshape(-1, 4)
+    return check_boxes(xml_path, boxes, labels, W, H, vocab, strict=strict)
 
 # %% ../nbs/00_data.ipynb #89ff9bf4
 def bccd_boxes(
