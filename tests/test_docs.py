@@ -11,8 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT/'docs'/'_build'/'html'
 ART = ROOT/'artifacts'
-CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
-CHROMEDRIVER = shutil.which('chromedriver') or ('/usr/bin/chromedriver' if Path('/usr/bin/chromedriver').exists() else None)
+from chromium import CHROMIUM, CHROMEDRIVER, chromium
 BUILD_TIMEOUT = int(os.environ.get('KDML_DOCS_BUILD_TIMEOUT', 2400))
 
 pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
@@ -43,22 +42,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope='module')
 def browser(site):
-    os.environ.setdefault('SE_OFFLINE', 'true')  # Selenium Manager must not try the network
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    profile = tempfile.mkdtemp(prefix='kdml-chromium-')
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for a in ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-              '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage',
-              f'--user-data-dir={profile}', '--window-size=1400,1000', '--hide-scrollbars']:
-        opts.add_argument(a)
-    drv = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=opts)
-    drv.set_page_load_timeout(60)
-    try: yield drv
-    finally:
-        drv.quit()
-        shutil.rmtree(profile, ignore_errors=True)
+    with chromium('1400,1000', 60) as drv: yield drv
 
 
 def _open(drv, url):
