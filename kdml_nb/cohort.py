@@ -222,11 +222,15 @@ class CohortCallback(Callback):
 class CohortRecorder(Callback):
     "Record each member's supervised loss and each distillation term, per training batch."
     order = Recorder.order + 1
-    def __init__(self): self.rows, self._fresh = [], False
-    # `get_preds` and `validate` also send `before_fit`: start a new record only when training starts
-    def before_fit(self): self._fresh = True
+    def __init__(self): self.rows, self._fresh, self._trained = [], False, False
+    # `get_preds` and `validate` also send `before_fit` and `after_epoch`: start a new record only when training
+    # starts, and mark the learner `fitted` only at the end of an epoch that trained
+    def before_fit(self): self._fresh, self._trained = True, False
     def before_train(self):
         if self._fresh: self.rows, self._fresh = [], False
+    def after_train(self): self._trained = True
+    def after_epoch(self):
+        if self._trained: self.learn.fitted = True
     def before_batch(self): self.learn.distill_terms = {}
     def after_batch(self):
         if not self.training: return
@@ -247,6 +251,8 @@ def cohort_splitter(model)->list:
 
 class CohortLearner(Learner):
     "A `Learner` that trains a `Cohort`."
+    fitted = False  # True once `fit` has completed an epoch (set by `CohortRecorder`) or `load` has read saved weights
+
     @property
     def cohort(self)->Cohort: return getattr(self.model, 'module', self.model)
 
@@ -255,6 +261,13 @@ class CohortLearner(Learner):
         finally:
             for cb in self.cbs:
                 if isinstance(cb, CohortCallback): cb.remove_hooks()
+
+    @delegates(Learner.load)
+    def load(self, file, device=None, **kwargs):
+        "fastai's `load`; the cohort then holds saved weights and counts as `fitted`."
+        res = super().load(file, device=device, **kwargs)
+        self.fitted = True
+        return res
 
     def get_preds(self, ds_idx:int=1, dl=None, **kwargs):
         "fastai's `get_preds`, with predictions as `{member: probabilities}` plus the ensemble."

@@ -202,11 +202,24 @@ class FeatureAlign(CohortCallback):
 
     def _keep(self, m, i, o): return o if self.learn.training else None
 
+    def adapter_name(self, p:LayerPair)->str|None:
+        "The key of pair `p`'s adapter in `cohort.adapters`, or None when the learner's map is compared as it is."
+        if self.loss == 'at': return None  # attention maps need no adapter
+        k = self._key(p)
+        return k if k in self.cohort.adapters else None
+
+    def adapted(self,
+        p:LayerPair, # One of `pairs`
+        dst:Tensor, # The learner's map: the output of layer `p.target`
+    )->Tensor:
+        "The learner's map after pair `p`'s adapter, as `pair_loss` compares it (`dst` itself when the pair has no adapter)."
+        k = self.adapter_name(p)
+        return dst if k is None else self.cohort.adapters[k](dst)
+
     def pair_loss(self, p:LayerPair, src:Tensor, dst:Tensor)->Tensor:
         "The loss of one pair, on the learner's map `dst` against the detached source map `src`."
         if self.loss == 'at': return at_loss(dst, src)
-        ad = self.cohort.adapters[self._key(p)] if self._key(p) in self.cohort.adapters else None
-        a = ad(dst) if ad is not None else dst
+        a = self.adapted(p, dst)
         with torch.autocast(device_type=a.device.type, enabled=False):
             return F.mse_loss(_resize(a.float(), src.shape[2:]), src.detach().float())
 

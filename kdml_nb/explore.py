@@ -35,11 +35,6 @@ _SPLITS = ('train', 'valid', 'test')
 
 def _split_name(split:int)->str: return _SPLITS[split] if split in range(len(_SPLITS)) else f'split {split}'
 
-def _fitted(learn)->bool:
-    "Whether `learn` has trained: its `CohortRecorder` (or `Recorder`) holds something."
-    rec = getattr(learn, 'cohort_recorder', None)
-    return bool(rec is not None and rec.rows) or bool(getattr(getattr(learn, 'recorder', None), 'values', None))
-
 def check_explorable(
     learn, # The learner given to a view
     split:int|None=None, # A split to check too: 0 (train), 1 (valid), 2 (test)
@@ -50,9 +45,9 @@ def check_explorable(
         raise ValueError(f"The cohort views need a cohort learner (built by `cohort_learner`), not a {type(learn).__name__} "
                          f"training a {type(getattr(learn, 'model', None)).__name__}: for a single network use fastai's "
                          "`learn.show_results()` or `ClassificationInterpretation.from_learner(learn)`.")
-    if fitted and not _fitted(learn):
-        raise ValueError("This cohort has not been trained yet (its recorders are empty): train it first, "
-                         "e.g. `learn.fit_one_cycle(1)`, then explore it.")
+    if fitted and not learn.fitted:
+        raise ValueError("This cohort has not been trained yet: train it first, e.g. `learn.fit_one_cycle(1)`, "
+                         "or load trained weights with `learn.load(...)`, then explore it.")
     if split is None: return
     full = [i for i,dl in enumerate(learn.dls.loaders) if len(dl.dataset)]
     avail = ', '.join(f'{i} ({_split_name(i)})' for i in full)
@@ -515,13 +510,12 @@ def feature_maps(
         _, feats = dry_run(c, tuple(b[:learn.dls.n_inp]), refs)
         for cb,p in pairs:
             src, dst = feats[p.source], feats[p.target]
-            key = cb._key(p)
-            a = c.adapters[key](dst) if cb.loss != 'at' and key in c.adapters else dst
+            a = cb.adapted(p, dst)
             if a.ndim > 2 and a.shape[2:] != src.shape[2:]: a = F.interpolate(a.float(), size=src.shape[2:], mode='bilinear', align_corners=False)
             res.append(dict(callback=type(cb).__name__, source=p.source, target=p.target, loss_name=cb.loss,
                             weight=cb.weight*p.weight, loss=float(cb.pair_loss(p, src, dst)),
                             source_map=_reduce(src)[0].cpu(), target_map=_reduce(a)[0].cpu(),
-                            adapter=key if cb.loss != 'at' and key in c.adapters else None))
+                            adapter=cb.adapter_name(p)))
     return res
 
 def plot_features(
