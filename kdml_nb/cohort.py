@@ -122,14 +122,24 @@ class CohortLoss(nn.Module):
             self.last[n] = l.detach()
         return total
 
+    def ensemble(self, pred:dict)->Tensor:
+        "The students' ensemble as one output: the loss's own `fuse` where it has one (a detector's maps), else `ensemble_logits`."
+        fuse = getattr(self.loss_func, 'fuse', None)
+        return fuse([pred[s] for s in self.students]) if fuse is not None else ensemble_logits(pred, self.students, self.kind)
+
     def activation(self, pred:dict)->dict:
-        "Probabilities of every member and of the students' ensemble."
+        "Probabilities of every member and of the students' ensemble (the loss's own activation where it fuses outputs)."
+        if hasattr(self.loss_func, 'fuse'):
+            res = {n: self.loss_func.activation(p) for n,p in pred.items()}
+            if len(self.students) > 1: res['ensemble'] = self.loss_func.activation(self.ensemble(pred))
+            return res
         res = {n: member_probs(p, self.kind) for n,p in pred.items()}
         if len(self.students) > 1: res['ensemble'] = torch.stack([res[s] for s in self.students]).mean(0)
         return res
 
     def decodes(self, probs:dict)->dict:
-        "Class decisions for every member and the ensemble."
+        "Class decisions for every member and the ensemble (a fusing loss's maps are left to its metrics)."
+        if hasattr(self.loss_func, 'fuse'): return probs
         return {n: (p > 0.5).long() if self.kind == 'sigmoid' else p.argmax(1) for n,p in probs.items()}
 
 # %% ../nbs/02_cohort.ipynb #071180b7
@@ -149,6 +159,8 @@ class MemberMetric(Metric):
         self.member, self.students = member, students
     def _pred(self, learn):
         if self.member != 'ensemble': return learn.pred[self.member]
+        fuse = getattr(getattr(learn.loss_func, 'loss_func', None), 'fuse', None)  # detectors fuse their dense maps
+        if fuse is not None: return fuse([learn.pred[s] for s in self.students])
         return ensemble_logits(learn.pred, self.students, getattr(learn.loss_func, 'kind', 'softmax'))
     def reset(self): self.metric.reset()
     def accumulate(self, learn): self.metric.accumulate(_PredView(learn, self._pred(learn)))
@@ -312,6 +324,9 @@ class CohortLearner(Learner):
 def default_loss(dls):
     "The supervised loss for `dls`: cross-entropy over dim 1 ignoring `VOID` for masks, else fastai's default."
     if getattr(dls, 'task', None) == 'segment': return CrossEntropyLossFlat(axis=1, ignore_index=VOID)
+    if getattr(dls, 'task', None) == 'detect':
+        from kdml_nb.detect import DetLoss
+        return DetLoss(len(dls.vocab) - 1)  # the vocabulary starts with fastai's background class
     lf = getattr(dls.train_ds, 'loss_func', None)
     if lf is None: raise ValueError("Cannot infer a loss from these DataLoaders: pass `loss_func=`.")
     return lf

@@ -54,6 +54,14 @@ def at_loss(
         return (attention_map(s) - attention_map(t)).pow(2).mean()
 
 # %% ../nbs/03_distill.ipynb #d76a819c
+def _flow_view(cb)->tuple:
+    "`(act, output)` of a prediction flow: the callback's own where it selects an output, else the supervised loss's `distill_act` and `distill_output` where it has them (a detector compares its class maps, per class), else the callback's `act` on the whole output."
+    if cb.output is not None: return cb.act, cb.output
+    lf = getattr(vars(cb).get('learn'), 'loss_func', None)
+    lf = getattr(lf, 'loss_func', lf)
+    if hasattr(lf, 'distill_output'): return lf.distill_act, lf.distill_output
+    return cb.act, None
+
 def _select(out, output):
     "The tensor that distillation compares: `out` itself, `out[output]`, or `output(out)`."
     if output is None: return out
@@ -86,9 +94,10 @@ class TeacherDistill(CohortCallback):
                                  f"outputs {tuple(t.shape[1:])}: distillation needs the same classes (n_out) and output size.")
 
     def after_loss(self):
-        t = _select(self.pred[self._teacher], self.output)
+        act, output = _flow_view(self)
+        t = _select(self.pred[self._teacher], output)
         for s in self._students:
-            self.add_term(f'kd:{self._teacher}->{s}', kd_loss(_select(self.pred[s], self.output), t, self.T, self.act), self.weight)
+            self.add_term(f'kd:{self._teacher}->{s}', kd_loss(_select(self.pred[s], output), t, self.T, act), self.weight)
 
     def flows(self):
         return [dict(source=self._teacher, target=s, kind='predictions', weight=self.weight, detail=f'KD, T={self.T}')
@@ -279,8 +288,9 @@ class PeerDistill(FeatureAlign):
 
     def kl_terms(self, pred:dict)->dict:
         "`{(i, j): kd_loss(j, i)}`: what peer `j` learns from peer `i` (detached)."
-        out = {p: _select(pred[p], self.output) for p in self._peers}
-        return {(i, j): kd_loss(out[j], out[i].detach(), self.T, self.act) for i in self._peers for j in self._peers if i != j}
+        act, output = _flow_view(self)
+        out = {p: _select(pred[p], output) for p in self._peers}
+        return {(i, j): kd_loss(out[j], out[i].detach(), self.T, act) for i in self._peers for j in self._peers if i != j}
 
     def after_loss(self):
         w = self.kd_weight/(len(self._peers) - 1)
