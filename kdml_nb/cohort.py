@@ -159,9 +159,8 @@ class MemberMetric(Metric):
         self.member, self.students = member, students
     def _pred(self, learn):
         if self.member != 'ensemble': return learn.pred[self.member]
-        fuse = getattr(getattr(learn.loss_func, 'loss_func', None), 'fuse', None)  # detectors fuse their dense maps
-        if fuse is not None: return fuse([learn.pred[s] for s in self.students])
-        return ensemble_logits(learn.pred, self.students, getattr(learn.loss_func, 'kind', 'softmax'))
+        if isinstance(learn.loss_func, CohortLoss): return learn.loss_func.ensemble(learn.pred)  # a detector's fused maps too
+        return ensemble_logits(learn.pred, self.students)
     def reset(self): self.metric.reset()
     def accumulate(self, learn): self.metric.accumulate(_PredView(learn, self._pred(learn)))
     @property

@@ -242,10 +242,11 @@ class DetMAP(Metric):
     ):
         if iou not in ('50', '50:95'): raise ValueError(f"iou must be '50' or '50:95', not {iou!r}.")
         store_attr()
+        self.loss = DetLoss(n_classes, stride)  # for its activation: the maps that `decode_dets` reads
     def reset(self): self.m = MeanAveragePrecision(box_format='xyxy', iou_type='bbox', backend='pycocotools')
     def accumulate(self, learn):
         out, (bb, lb) = learn.pred, learn.yb
-        act = out if getattr(out, 'activated', False) else DetLoss(self.n_classes, self.stride).activation(out.detach())
+        act = self.loss.activation(out.detach())
         size = (out.shape[-2]*self.stride, out.shape[-1]*self.stride)
         preds = [{k: v.cpu() for k,v in d.items()} for d in decode_dets(act, self.n_classes, self.score_thr)]
         self.m.update(preds, [{k: v.cpu() for k,v in d.items()} for d in target_dets(bb, lb, size)])
