@@ -11,12 +11,16 @@ from torch import Tensor
 from torchvision.models import MobileNetV2
 from torchvision.ops import sigmoid_focal_loss, generalized_box_iou_loss, batched_nms, box_iou
 from torchmetrics.detection import MeanAveragePrecision
-from fastai.vision.all import ConvLayer, Metric, store_attr
+import matplotlib.pyplot as plt
+from fastai.vision.all import (ConvLayer, Metric, Learner, TensorBBox, TensorMultiCategory, TensorImage, store_attr, patch,
+                               dispatch, get_grid)
 from .models import BasicBlock
+from .cohort import CohortCallback
 
 # %% auto #0
 __all__ = ['DET_ARCHS', 'ResNetBody', 'MobileNetV2Body', 'OneLevelNeck', 'DenseDetector', 'make_detector', 'to_pixels',
-           'encode_targets', 'decode_boxes', 'class_maps', 'DetLoss', 'decode_dets', 'target_dets', 'DetMAP']
+           'encode_targets', 'decode_boxes', 'class_maps', 'DetLoss', 'decode_dets', 'target_dets', 'DetMAP',
+           'BoxDistill', 'near_objects', 'show_results']
 
 # %% ../nbs/10_detect.ipynb #b49850d6
 class ResNetBody(nn.Module):
@@ -167,6 +171,7 @@ class DetLoss(nn.Module):
         stride:int=8, # Pixels per map cell
         alpha:float=0.25, gamma:float=2., # Focal loss
         box_weight:float=1., # Weight of the GIoU term
+        show_thr:float=0.3, # Lowest score of the boxes that `decodes` returns (for `show_results`, `predict`)
     ):
         super().__init__(); store_attr()
         self.reduction, self.last = 'mean', {}
@@ -191,6 +196,19 @@ class DetLoss(nn.Module):
         "Class and centerness probabilities and box coordinates in pixels: (B, C+5, h, w)."
         C = self.n_classes
         return torch.cat([torch.sigmoid(out[:, :C].float()), decode_boxes(out, C, self.stride), torch.sigmoid(out[:, C+4:C+5].float())], 1)
+
+    def decodes(self, act:Tensor)->tuple:
+        "Boxes above `show_thr` of activated maps as fastai's padded batch: `(TensorBBox` in [-1, 1]`, TensorMultiCategory)`."
+        C, (h, w) = self.n_classes, act.shape[-2:]
+        scale = act.new_tensor([w, h, w, h]).float()*self.stride
+        dets = decode_dets(act, C, score_thr=self.show_thr)
+        n = max([1] + [len(d['boxes']) for d in dets])
+        bb, lb = act.new_zeros(len(dets), n, 4).float(), torch.zeros(len(dets), n, dtype=torch.long, device=act.device)
+        for i,d in enumerate(dets):
+            k = len(d['boxes'])
+            bb[i, :k] = torch.minimum(d['boxes'].clamp_min(0), scale)/scale*2 - 1
+            lb[i, :k] = d['labels'] + 1  # fastai's vocabulary starts with the background class
+        return TensorBBox(bb), TensorMultiCategory(lb)
 
     distill_act = 'sigmoid'  # what teacher and peer flows compare: the class maps, per class (a sigmoid head)
     @property
@@ -254,3 +272,163 @@ class DetMAP(Metric):
     def value(self): return float(self.m.compute()['map_50' if self.iou == '50' else 'map'])
     @property
     def name(self): return 'map50' if self.iou == '50' else 'map'
+
+# %% ../nbs/10_detect.ipynb #03b060e2
+class BoxDistill(CohortCallback):
+    "Students learn the teacher's boxes where it is confident (`'imitate'`), or are bounded by its box quality on the objects (`'bounded'`)."
+    def __init__(self,
+        students:list|None=None, # Students that learn (default: all)
+        weight:float=1., # Weight of each student's box term
+        mode:str='imitate', # 'imitate' the teacher's confident boxes, or 'bounded' (Chen et al. 2017)
+        thr:float=0.3, # 'imitate': lowest teacher score of a location that teaches
+        margin:float=0., # 'bounded': how much better than the teacher a student must be to owe nothing
+    ):
+        if mode not in ('imitate', 'bounded'): raise ValueError(f"BoxDistill mode must be 'imitate' or 'bounded', not {mode!r}.")
+        store_attr()
+
+    def check(self, cohort):
+        if cohort.teacher is None: raise ValueError("BoxDistill needs a teacher: pass teacher= to cohort_learner.")
+        self._students = list(self.students) if self.students else cohort.students
+        for s in self._students:
+            cohort.check_member(s, 'BoxDistill student')
+            if s == cohort.teacher: raise ValueError("BoxDistill: the teacher cannot be its own student.")
+        self._teacher = cohort.teacher
+
+    def setup(self, cohort, preds, feats):
+        t = preds[self._teacher]
+        for s in self._students:
+            if preds[s].shape[1:] != t.shape[1:]:
+                raise ValueError(f"BoxDistill: student {s!r} outputs {tuple(preds[s].shape[1:])} per image but the teacher "
+                                 f"outputs {tuple(t.shape[1:])}: give them the same classes and input size.")
+
+    def before_fit(self):
+        lf = getattr(self.learn.loss_func, 'loss_func', self.learn.loss_func)
+        if not (hasattr(lf, 'n_classes') and hasattr(lf, 'stride')):
+            raise ValueError(f"BoxDistill reads the box maps through a detection loss (`DetLoss`); this learner's loss is {type(lf).__name__}.")
+        self._C, self._stride = lf.n_classes, lf.stride
+
+    def box_terms(self, pred:dict, yb:tuple)->dict:
+        "`{student: term}` for the outputs `pred` and the targets `yb` (`(bboxes, labels)`)."
+        C, st = self._C, self._stride
+        t = _plain(pred[self._teacher]).detach().float()
+        tb = decode_boxes(t, C, st).permute(0, 2, 3, 1)
+        if self.mode == 'imitate':
+            conf = torch.sqrt(torch.sigmoid(t[:, :C]).amax(1)*torch.sigmoid(t[:, C+4]))
+            m = conf > self.thr
+            w = conf[m]
+        else:
+            _, gt, ctr, m = encode_targets(*yb, C, t.shape[-2:], st)
+            gt, w = gt.permute(0, 2, 3, 1)[m], ctr[m]
+            lt = generalized_box_iou_loss(tb[m], gt, reduction='none')
+        res = {}
+        for s in self._students:
+            o = _plain(pred[s])
+            if not m.any(): res[s] = o.sum()*0.; continue
+            sb = decode_boxes(o, C, st).permute(0, 2, 3, 1)[m]
+            if self.mode == 'imitate': l = generalized_box_iou_loss(sb, tb[m], reduction='none')
+            else:
+                l = generalized_box_iou_loss(sb, gt, reduction='none')
+                l = l*((l + self.margin) > lt).float()
+            res[s] = (l*w).sum()/w.sum().clamp_min(1e-6)
+        return res
+
+    def after_loss(self):
+        for s, term in self.box_terms(self.pred, self.yb).items(): self.add_term(f'box:{self._teacher}->{s}', term, self.weight)
+
+    def flows(self):
+        detail = f'boxes, imitate where teacher score > {self.thr}' if self.mode == 'imitate' else f'boxes, bounded (margin {self.margin})'
+        return [dict(source=self._teacher, target=s, kind='boxes', weight=self.weight, detail=detail) for s in self._students]
+
+# %% ../nbs/10_detect.ipynb #4d59cfe8
+def near_objects(
+    fg:float=1., # Weight of locations inside a true box
+    bg:float=0.25, # Weight of the other locations
+):
+    "`where` for `FeatureAlign`: (B,1,h,w) weights of a feature map's locations from the batch's true boxes."
+    if not (fg >= 0 and bg >= 0 and fg + bg > 0): raise ValueError(f"near_objects: weights must be >= 0 and not both 0, got fg={fg}, bg={bg}.")
+    def _where(learn, fmap:Tensor)->Tensor:
+        (bboxes, labels), x = learn.yb, learn.xb[0]
+        bboxes, labels = _plain(bboxes), _plain(labels)
+        (H, W), (h, w) = x.shape[-2:], fmap.shape[-2:]
+        px = to_pixels(bboxes, (H, W))/bboxes.new_tensor([W/w, H/h, W/w, H/h])  # boxes in map cells
+        xs, ys = torch.meshgrid(torch.arange(w, device=px.device) + 0.5, torch.arange(h, device=px.device) + 0.5, indexing='xy')
+        x_, y_ = xs.reshape(1, -1, 1), ys.reshape(1, -1, 1)
+        x0, y0, x1, y1 = [px[..., i].unsqueeze(1) for i in range(4)]
+        own = (((x0 + x1)/2).floor() + 0.5 == x_) & (((y0 + y1)/2).floor() + 0.5 == y_)
+        inside = (((x_ > x0) & (x_ < x1) & (y_ > y0) & (y_ < y1)) | own) & (labels > 0).unsqueeze(1)
+        m = inside.any(-1).reshape(-1, 1, h, w).float()
+        return m*fg + (1 - m)*bg
+    _where.__name__ = f'near objects (fg {fg}, bg {bg})'
+    return _where
+
+# %% ../nbs/10_detect.ipynb #507d3ffc
+# fastai 2.8.7 sends an image batch whose target is a tuple (boxes, labels) to its generic vision `show_results`, which
+# calls `show_results[object]`, an indexing that its plum-based dispatch no longer supports (a TypeError). This method
+# for that case draws what fastai draws for boxes: targets, then predictions, side by side.
+@dispatch
+def show_results(x:TensorImage, y:tuple, samples, outs, ctxs=None, max_n=6, nrows=None, ncols=1, figsize=None, **kwargs):
+    if ctxs is None: ctxs = get_grid(min(len(samples), max_n), nrows=nrows, ncols=ncols, figsize=figsize, double=True,
+                                     title='Target/Prediction')
+    for i in range(2):
+        ctxs[::2] = [b.show(ctx=c, **kwargs) for b,c,_ in zip(samples.itemgot(i), ctxs[::2], range(2*max_n))]
+    for o in [samples, outs]:
+        ctxs[1::2] = [b.show(ctx=c, **kwargs) for b,c,_ in zip(o.itemgot(0), ctxs[1::2], range(2*max_n))]
+    return ctxs
+
+_BOX_COLOURS = ['tab:red', 'tab:blue', 'tab:orange', 'tab:purple', 'tab:cyan']
+
+def _draw_boxes(ax, boxes, labels, vocab, scores=None, colour=None):
+    scores = None if scores is None else _plain(scores).tolist()
+    for i,(b, l) in enumerate(zip(_plain(boxes).tolist(), _plain(labels).tolist())):
+        c = colour or _BOX_COLOURS[l % len(_BOX_COLOURS)]
+        ax.add_patch(plt.Rectangle((b[0], b[1]), b[2] - b[0], b[3] - b[1], fill=False, edgecolor=c, lw=1.2))
+        txt = vocab[l + 1] + ('' if scores is None else f' {scores[i]:.2f}')
+        ax.text(b[0], b[1], txt, color='white', fontsize=6, va='bottom', bbox=dict(facecolor=c, alpha=0.7, pad=0.5, lw=0))
+
+@patch
+def show_dets(self:Learner,
+    ds_idx:int=1, # Split: 0 train, 1 valid, 2 test
+    n:int=3, # Images (rows)
+    members:list|None=None, # Cohort members (and 'ensemble') to draw; default: all
+    thr:float=0.3, # Lowest score drawn
+    idxs:list|None=None, # Items of the split to draw (default: the first `n`)
+    figsize_per:float=2.6, # Inches per panel
+):
+    "Draw the true boxes and each member's (and the ensemble's) predicted boxes above `thr` on `n` images."
+    if getattr(self.dls, 'task', None) != 'detect': raise ValueError("show_dets draws detections: these DataLoaders are not for detection (use show_results).")
+    if ds_idx not in range(len(self.dls.loaders)) or not len(self.dls[ds_idx].dataset): raise ValueError(f"Split {ds_idx} is missing or empty.")
+    dl = self.dls[ds_idx]
+    idxs = list(range(min(n, len(dl.dataset)))) if idxs is None else list(idxs)
+    bad = [i for i in idxs if i not in range(len(dl.dataset))]
+    if bad: raise ValueError(f"Item {bad[0]} is out of range: split {ds_idx} has the items 0 to {len(dl.dataset) - 1}.")
+    items = dl.dataset.items  # the validation transforms (no augmentation), the items in the order asked
+    xb, bb, lb = self.dls.test_dl([items[i] for i in idxs], with_labels=True, bs=len(idxs), num_workers=0).one_batch()
+    lf = self.loss_func
+    was = self.model.training
+    self.model.eval()
+    try:
+        with torch.no_grad(): out = self.model(xb)
+    finally: self.model.train(was)
+    acts = {k: _plain(v) for k,v in (lf.activation(out) if isinstance(out, dict) else {'model': lf.activation(out)}).items()}
+    who = list(acts) if members is None else list(members)
+    for m in who:
+        if m not in acts: raise ValueError(f"{m!r} is not a member of this cohort: use one of {list(acts)}.")
+    inner = getattr(lf, 'loss_func', lf)
+    C, vocab = inner.n_classes, list(self.dls.vocab)
+    size = (xb.shape[-2], xb.shape[-1])
+    truth = target_dets(bb, lb, size)
+    dets = {m: decode_dets(acts[m], C, score_thr=thr) for m in who}
+    imgs = dl.decode((xb,))[0]
+    fig, axs = plt.subplots(len(idxs), 1 + len(who), figsize=(figsize_per*(1 + len(who)), figsize_per*len(idxs)), squeeze=False)
+    for i in range(len(idxs)):
+        for j in range(1 + len(who)):
+            axs[i, j].imshow(imgs[i].permute(1, 2, 0).clamp(0, 1) if imgs[i].max() <= 1 else imgs[i].permute(1, 2, 0).int())
+            axs[i, j].axis('off')
+        _draw_boxes(axs[i, 0], truth[i]['boxes'], truth[i]['labels'], vocab, colour='lime')
+        for j,m in enumerate(who):
+            d = dets[m][i]
+            _draw_boxes(axs[i, 1 + j], d['boxes'], d['labels'], vocab, d['scores'])
+            if i == 0: axs[i, 1 + j].set_title(m, fontsize=9)
+        if i == 0: axs[i, 0].set_title('truth', fontsize=9)
+    fig.tight_layout()
+    return fig

@@ -142,12 +142,13 @@ def bccd_det_dls(
     size:int=256, # Images resized to `size`x`size`
     bs:int=8, # Batch size
     seed:int=0, # Shuffling seed
+    n:int|None=None, # Use only the first `n` images of each split, for quick runs
     **kwargs, # Passed to `det_dls`
 )->DataLoaders:
     "BCCD blood-cell detection (RBC, WBC, Platelets) with the official train / val / test lists; the test set is `dls[2]`."
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')  # the two zero-area boxes of the real set: `bccd_det_items` names them
-        sets = [bccd_det_items(path, s) for s in ('train', 'val', 'test')]
+        sets = [bccd_det_items(path, s)[:n] for s in ('train', 'val', 'test')]
     offs = np.cumsum([0] + [len(s) for s in sets])
     return det_dls(sum(sets, []), BCCD_CLASSES, splits=[list(range(offs[i], offs[i+1])) for i in range(3)],
                    size=size, bs=bs, seed=seed, **kwargs)
@@ -161,11 +162,13 @@ def polyp_det_dls(
     test_pct:float=0.2, # Fraction of images kept apart as the test set (`dls[2]`)
     seed:int=0, # Split seed: the same test images as `polyp_dls` with this seed
     bs:int=8, # Batch size
+    n:int|None=None, # Use only `n` images (seeded, the same as `polyp_dls`), for quick runs
     **kwargs, # Passed to `det_dls`
 )->DataLoaders:
     "Polyp detection (class `polyp`), split by image: test images as in `polyp_dls`, then a seeded validation split."
     items = polyp_det_items(path, dataset, boxes=boxes)
     rng = np.random.RandomState(seed)
+    if n: items = [items[i] for i in sorted(rng.choice(len(items), min(n, len(items)), replace=False))]
     order = rng.permutation(len(items))
     n_test = int(round(len(items)*test_pct))
     test, rest = sorted(order[:n_test]), sorted(order[n_test:])

@@ -158,12 +158,15 @@ class FeatureAlign(CohortCallback):
         loss:str='mse', # 'mse' on adapted maps, or 'at' (attention transfer)
         weight:float=1., # Weight of every pair (times the pair's own weight)
         adapter_bn:bool=True, # Adapters end with batch norm (per-process statistics under DDP)
+        where=None, # `where(learn, src_map)` -> (B,1,H,W) weights of the map's locations for 'mse' (e.g. `near_objects()`); None: uniform
     ):
         self.pairs = [p if isinstance(p, LayerPair) else LayerPair(*p) for p in pairs]
-        self.loss, self.weight, self.adapter_bn, self._hooks = loss, weight, adapter_bn, {}
+        self.loss, self.weight, self.adapter_bn, self.where, self._hooks = loss, weight, adapter_bn, where, {}
 
     def check(self, cohort):
         if self.loss not in ('mse', 'at'): raise ValueError(f"FeatureAlign loss must be 'mse' or 'at', not {self.loss!r}.")
+        if self.where is not None and self.loss != 'mse':
+            raise ValueError("FeatureAlign: `where` weights locations of the 'mse' loss; attention transfer compares whole maps.")
         for p in self.pairs:
             for ref in (p.source, p.target): cohort.check_member(_member(ref), 'FeatureAlign layer owner')
             if _member(p.source) == _member(p.target): raise ValueError(f"FeatureAlign pair {p}: source and target are the same member.")
@@ -225,17 +228,28 @@ class FeatureAlign(CohortCallback):
         k = self.adapter_name(p)
         return dst if k is None else self.cohort.adapters[k](dst)
 
-    def pair_loss(self, p:LayerPair, src:Tensor, dst:Tensor)->Tensor:
-        "The loss of one pair, on the learner's map `dst` against the detached source map `src`."
+    def pair_loss(self,
+        p:LayerPair, # One of `pairs`
+        src:Tensor, # The source's map (detached here)
+        dst:Tensor, # The learner's map
+        w:Tensor|None=None, # (B,1,H,W) location weights (from `where`); None: the plain mean
+    )->Tensor:
+        "The loss of one pair, on the learner's map `dst` against the detached source map `src`: a weighted mean where `w` is given."
         if self.loss == 'at': return at_loss(dst, src)
         a = self.adapted(p, dst)
         with torch.autocast(device_type=a.device.type, enabled=False):
-            return F.mse_loss(_resize(a.float(), src.shape[2:]), src.detach().float())
+            a, s = _resize(a.float(), src.shape[2:]), src.detach().float()
+            if w is None: return F.mse_loss(a, s)
+            if w.shape[0] != s.shape[0] or w.shape[2:] != s.shape[2:]:
+                raise ValueError(f"FeatureAlign pair {p}: `where` gave weights {tuple(w.shape)} for a map {tuple(s.shape)}; expected (B,1,H,W).")
+            w = w.detach().float()
+            return ((a - s).pow(2).mean(1, keepdim=True)*w).sum()/w.sum().clamp_min(1e-12)
 
     def after_loss(self):
         for p in self.pairs:
             src, dst = self._hooks[p.source].stored, self._hooks[p.target].stored
-            self.add_term(f'feat:{p.source}->{p.target}', self.pair_loss(p, src, dst), self.weight*p.weight)
+            w = self.where(self.learn, src) if self.where is not None else None
+            self.add_term(f'feat:{p.source}->{p.target}', self.pair_loss(p, src, dst, w), self.weight*p.weight)
         self._release()
 
     def _release(self):
@@ -249,7 +263,8 @@ class FeatureAlign(CohortCallback):
 
     def flows(self):
         return [dict(source=_member(p.source), target=_member(p.target), kind='feature maps', weight=self.weight*p.weight,
-                     detail=f"{p.source.partition('.')[2]} -> {p.target.partition('.')[2]}, {self.loss}") for p in self.pairs]
+                     detail=f"{p.source.partition('.')[2]} -> {p.target.partition('.')[2]}, {self.loss}"
+                            + (f", {getattr(self.where, '__name__', 'weighted')}" if self.where is not None else '')) for p in self.pairs]
 
 # %% ../nbs/03_distill.ipynb #cd0defd2
 class PeerDistill(FeatureAlign):
@@ -264,8 +279,9 @@ class PeerDistill(FeatureAlign):
         act:str='softmax', # 'softmax' or 'sigmoid'
         output=None, # Key or function selecting the logits from structured outputs
         adapter_bn:bool=True, # Feature adapters end with batch norm
+        where=None, # Location weights of the feature exchange (see `FeatureAlign`)
     ):
-        super().__init__([], loss=loss, weight=feature_weight, adapter_bn=adapter_bn)
+        super().__init__([], loss=loss, weight=feature_weight, adapter_bn=adapter_bn, where=where)
         self.students, self.T, self.kd_weight, self.features, self.act, self.output = students, T, weight, features, act, output
 
     def check(self, cohort):
@@ -338,9 +354,10 @@ def learning_styles(
     ml_weight:float=1., # Weight of the A <-> B prediction exchange
     peer_feat_weight:float=1., # Weight of the A <-> B feature exchange
     loss:str='mse', # Feature loss: 'mse' or 'at'
+    where=None, # Location weights of the feature terms (see `FeatureAlign`), e.g. `near_objects()` for detectors
 )->list:
     "Niyaz, Sambyal & Bathula (2022): A learns the teacher's predictions, B its feature maps; A and B exchange both."
     return [TeacherDistill([a], T=T, weight=kd_weight),
-            FeatureAlign([LayerPair(f'teacher.{teacher_layer}', f'{b}.{b_layer}')], loss=loss, weight=feat_weight),
+            FeatureAlign([LayerPair(f'teacher.{teacher_layer}', f'{b}.{b_layer}')], loss=loss, weight=feat_weight, where=where),
             PeerDistill([a, b], T=ml_T, weight=ml_weight, features={a: a_layer, b: b_layer},
-                        feature_weight=peer_feat_weight, loss=loss)]
+                        feature_weight=peer_feat_weight, loss=loss, where=where)]

@@ -78,6 +78,9 @@ def _check_view(learn, split:int|None=None, idxs=(), member:str|None=None, again
                 ensemble:bool=True, features:bool=False):
     "All the checks of a view, the static ones first, before anything is computed or built."
     check_explorable(learn, fitted=False)
+    if not features and getattr(learn.dls, 'task', None) == 'detect':
+        raise ValueError("The item views read class and mask outputs; a detection cohort's are boxes: draw them per member "
+                         "with `learn.show_dets()` (kdml_nb.detect). `explore_features`, `plot_flows` and `CohortGraph` work as for any cohort.")
     if member is not None: _check_who(learn, member, against, ensemble)
     if features and not _feature_pairs(learn):
         raise ValueError("This cohort aligns no feature maps (no FeatureAlign, nor PeerDistill with features=): "

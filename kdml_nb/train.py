@@ -5,6 +5,7 @@
 # %% ../nbs/04_train.ipynb #93c196e8
 from __future__ import annotations
 import contextlib, json, os, signal, sys, time, tempfile, warnings
+from copy import deepcopy
 warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)  # raised inside fastai's import
 from pathlib import Path
 import numpy as np
@@ -18,40 +19,57 @@ from .data import _FAMILIES
 from .models import ARCHS, make_model, n_params
 from .cohort import cohort_learner, default_loss, MaskDice
 from .distill import independent, kd, dml, kd_ml, learning_styles
+from .detection_data import bccd_det_dls, polyp_det_dls, det_dls, bccd_det_items, polyp_det_items
+from .detect import DET_ARCHS, make_detector, DetMAP, BoxDistill, near_objects
 
 # %% auto #0
-__all__ = ['METHODS', 'SEG_DATA', 'DATA_DIRS', 'CLS_DATA', 'student_names', 'check_request', 'task_dls', 'evaluate', 'throughput',
-           'run_seed', 'summarise', 'write_results', 'kdml_train']
+__all__ = ['METHODS', 'TASKS', 'SEG_DATA', 'DET_DATA', 'DATA_DIRS', 'CLS_DATA', 'TASK_DEFAULTS', 'arch_task', 'student_names',
+           'check_request', 'method_cbs', 'task_dls', 'evaluate', 'throughput', 'epoch_seconds', 'run_seed',
+           'summarise', 'write_results', 'kdml_train']
 
 # %% ../nbs/04_train.ipynb #7380a716
-# each method: (student names, feature loss, feature weight) -> callbacks; only styles has feature flows
-METHODS = {'independent': lambda students, feat_loss, feat_weight: independent(),
-           'kd': lambda students, feat_loss, feat_weight: kd(),
-           'ml': lambda students, feat_loss, feat_weight: dml(),
-           'kd_ml': lambda students, feat_loss, feat_weight: kd_ml(),
-           'styles': lambda students, feat_loss, feat_weight: learning_styles(
-               a=students[0], b=students[1], loss=feat_loss, feat_weight=feat_weight, peer_feat_weight=feat_weight)}
+# each method: (student names, feature loss, feature weight, feature layer, feature location weights) -> callbacks;
+# only styles has feature flows
+METHODS = {'independent': lambda students, feat_loss, feat_weight, layer, where: independent(),
+           'kd': lambda students, feat_loss, feat_weight, layer, where: kd(),
+           'ml': lambda students, feat_loss, feat_weight, layer, where: dml(),
+           'kd_ml': lambda students, feat_loss, feat_weight, layer, where: kd_ml(),
+           'styles': lambda students, feat_loss, feat_weight, layer, where: learning_styles(
+               a=students[0], b=students[1], teacher_layer=layer, a_layer=layer, b_layer=layer, loss=feat_loss,
+               feat_weight=feat_weight, peer_feat_weight=feat_weight, where=where)}
+TASKS = ('classify', 'segment', 'detect')
 SEG_DATA = ('drive', 'kvasir-seg', 'cvc-clinicdb', 'chasedb1', 'isbi2012')
+DET_DATA = ('bccd', 'kvasir-seg', 'cvc-clinicdb')
 # where each named dataset lives under the data folder (MedMNIST sets can also be downloaded)
 DATA_DIRS = {'bccd': 'bccd', 'drive': 'retina/drive', 'kvasir-seg': 'polyps/kvasir-seg',
              'cvc-clinicdb': 'polyps/cvc-clinicdb', 'chasedb1': 'retina/chasedb1', 'isbi2012': 'em/isbi2012'}
 CLS_DATA = ('bccd', *MEDMNIST_2D)
+# what `kdml_train` uses when --data, --teacher or --students is not given
+TASK_DEFAULTS = {'classify': dict(data='pneumoniamnist', teacher='resnet18', students='cnn,resnet10', bs=128),
+                 'segment': dict(data='drive', teacher='unet', students='unet_small,unet_tiny', bs=128),
+                 'detect': dict(data='bccd', teacher='det_resnet34', students='det_resnet18,det_mobilenetv2', bs=16)}
+
+def arch_task(name:str)->str|None:
+    "The task of an architecture name (`ARCHS` or the detectors' `DET_ARCHS`), None if unknown."
+    return 'detect' if name in DET_ARCHS else ARCHS.get(name, {}).get('task')
 
 def student_names(archs:list)->list:
     "Member names for student architectures: the architecture's name, numbered when it repeats."
     return [a if archs.count(a) == 1 else f'{a}_{archs[:i+1].count(a)}' for i,a in enumerate(archs)]
 
+def _is_voc(p:Path)->bool: return (p/'Annotations').is_dir() and (p/'JPEGImages').is_dir() and (p/'ImageSets'/'Main').is_dir()
+
 def check_request(
     task:str, data:str, method:str, teacher:str, students:list, offline:bool=False, epochs:int=1, seeds:list=(0,),
-    feat_loss:str='mse', feat_weight:float=1.,
+    feat_loss:str='mse', feat_weight:float=1., box_kd:float=0., feat_bg:float=1.,
 )->dict:
     "Validate a `kdml_train` request; raise `ValueError`/`FileNotFoundError` with a one-line message."
-    if task == 'detect': raise ValueError("--task detect is not available yet: use classify or segment.")
-    if task not in ('classify', 'segment'): raise ValueError(f"unknown task {task!r}: use classify or segment.")
+    if task not in TASKS: raise ValueError(f"unknown task {task!r}: use classify, segment or detect.")
     if method not in METHODS: raise ValueError(f"unknown method {method!r}: use one of {', '.join(METHODS)}.")
     for a in [teacher, *students]:
-        if a not in ARCHS: raise ValueError(f"unknown architecture {a!r}: use one of {', '.join(ARCHS)}.")
-        if ARCHS[a]['task'] != task: raise ValueError(f"architecture {a!r} is for {ARCHS[a]['task']}, not {task}.")
+        t = arch_task(a)
+        if t is None: raise ValueError(f"unknown architecture {a!r}: use one of {', '.join([*ARCHS, *DET_ARCHS])}.")
+        if t != task: raise ValueError(f"architecture {a!r} is for {t}, not {task}.")
     if not students: raise ValueError("give at least one student with --students.")
     if method == 'styles' and len(students) != 2: raise ValueError(f"method styles needs exactly two students, got {len(students)}.")
     if method in ('ml', 'kd_ml') and len(students) < 2: raise ValueError(f"method {method} needs at least two students.")
@@ -59,29 +77,54 @@ def check_request(
     if not feat_weight >= 0: raise ValueError(f"--feat_weight must be 0 or more, got {feat_weight}.")
     if method != 'styles' and (feat_loss, feat_weight) != ('mse', 1.):
         raise ValueError(f"--feat_loss and --feat_weight set the feature flows of --method styles; {method} has none.")
+    if not (box_kd >= 0 and feat_bg >= 0): raise ValueError("--box_kd and --feat_bg must be 0 or more.")
+    if box_kd and task != 'detect': raise ValueError("--box_kd distils detectors' boxes: it needs --task detect.")
+    if box_kd and method not in ('kd', 'kd_ml', 'styles'): raise ValueError(f"--box_kd adds a teacher flow; {method} has none: use kd, kd_ml or styles.")
+    if feat_bg != 1. and (task != 'detect' or method != 'styles'):
+        raise ValueError("--feat_bg weights the background in the feature flows of detectors: it needs --task detect --method styles.")
+    if feat_bg != 1. and feat_loss != 'mse': raise ValueError("--feat_bg weights the locations of the mse feature loss, not attention transfer.")
     if epochs < 1: raise ValueError("--epochs must be at least 1.")
     if not seeds: raise ValueError("--seeds is empty.")
     known = data in SEG_DATA or data in CLS_DATA
-    if not known:
+    if task == 'detect':
+        if data in DET_DATA: pass
+        elif known: raise ValueError(f"{data} has no boxes: detection data are {', '.join(DET_DATA)}, or a folder in VOC layout or with images/ and masks/.")
+        else:
+            p = Path(data).expanduser()
+            if not p.exists(): raise FileNotFoundError(f"data {data!r} is neither a known dataset ({', '.join(DET_DATA)}) nor an existing path.")
+            if not (_is_voc(p) or ((p/'images').is_dir() and (p/'masks').is_dir())):
+                raise ValueError(f"{data}: a detection folder needs the VOC layout (Annotations/, JPEGImages/, ImageSets/Main/) or images/ and masks/.")
+    elif not known:
         p = Path(data).expanduser()
         if not p.exists(): raise FileNotFoundError(f"data {data!r} is neither a known dataset ({', '.join(CLS_DATA + SEG_DATA)}) nor an existing path.")
         if task == 'segment' and p.suffix == '.npz': raise ValueError(f"{data} is a classification (MedMNIST) file: use --task classify.")
         if task == 'segment' and not ((p/'images').is_dir() and (p/'masks').is_dir()):
             raise ValueError(f"{data}: a segmentation folder needs images/ and masks/ subfolders.")
         if task == 'classify' and p.suffix != '.npz': raise ValueError(f"{data}: classification data must be a MedMNIST .npz file or a dataset name.")
-    elif task == 'classify' and data in SEG_DATA: raise ValueError(f"{data} is a segmentation dataset: use --task segment.")
-    elif task == 'segment' and data in CLS_DATA: raise ValueError(f"{data} is a classification dataset: use --task classify.")
+    elif task == 'classify' and data in SEG_DATA: raise ValueError(f"{data} is a segmentation dataset: use --task segment" + (" or detect." if data in DET_DATA else "."))
+    elif task == 'segment' and data in CLS_DATA: raise ValueError(f"{data} is a classification dataset: use --task classify" + (" or detect." if data in DET_DATA else "."))
     if data in DATA_DIRS:
         root = data_root()
         if root is None or not (root/DATA_DIRS[data]).is_dir():
             raise FileNotFoundError(f"{data} not found: expected the folder {DATA_DIRS[data]} under the data folder "
                                     f"({root or 'none found'}); set KDML_DATA to the folder that holds it.")
     return dict(task=task, data=data, method=method, teacher=teacher, students=list(students), offline=offline,
-                feat_loss=feat_loss, feat_weight=float(feat_weight))
+                feat_loss=feat_loss, feat_weight=float(feat_weight), box_kd=float(box_kd), feat_bg=float(feat_bg))
+
+def method_cbs(req:dict, names:list)->list:
+    "The callbacks of a checked request for students `names`: the method's preset, plus box distillation for detectors."
+    det = req['task'] == 'detect'
+    bg = req.get('feat_bg', 1.)
+    cbs = METHODS[req['method']](names, req.get('feat_loss', 'mse'), req.get('feat_weight', 1.),
+                                 'neck' if det else 'auto', near_objects(1., bg) if det and bg != 1. else None)
+    if req.get('box_kd', 0.):  # styles: only student A learns from the teacher's outputs
+        cbs = cbs + [BoxDistill(names[:1] if req['method'] == 'styles' else None, weight=req['box_kd'])]
+    return cbs
+
 
 # %% ../nbs/04_train.ipynb #82618905
 def task_dls(
-    task:str, # 'classify' or 'segment'
+    task:str, # 'classify', 'segment' or 'detect'
     data:str, # Dataset name or path
     bs:int=128, # Batch size
     size:int|None=None, # Image size (resize) where the loader takes one
@@ -89,6 +132,13 @@ def task_dls(
     seed:int=0, # Seed of splits and shuffling
 )->DataLoaders:
     "The `DataLoaders` of a dataset, with a test loader where the dataset has a test split."
+    if task == 'detect':
+        if data == 'bccd': return bccd_det_dls(size=size or 256, bs=bs, seed=seed, n=subset)
+        if data in ('kvasir-seg', 'cvc-clinicdb'): return polyp_det_dls(data, size=size or 256, bs=bs, seed=seed, n=subset)
+        p = Path(data)
+        if _is_voc(p): return bccd_det_dls(p, size=size or 256, bs=bs, seed=seed, n=subset)
+        items = polyp_det_items(p, boxes='mask')[:subset]
+        return det_dls(items, ('polyp',), size=size or 256, bs=bs, seed=seed)
     if task == 'classify':
         if data == 'bccd': return bccd_crops_dls(size=size or 64, bs=bs, seed=seed)
         return medmnist_dls(data, size=size, bs=bs, subset=subset, seed=seed)
@@ -103,6 +153,7 @@ def task_dls(
 def evaluate(learn, ds_idx:int|None=None, preds:tuple|None=None)->pd.DataFrame:
     "Test metrics of every member and of the students' ensemble (one row each); `preds` reuses a `get_preds` result."
     if ds_idx is None: ds_idx = 2 if len(learn.dls.loaders) > 2 else 1
+    if getattr(learn.dls, 'task', None) == 'detect': return _evaluate_det(learn, ds_idx)
     probs, targs = preds if preds is not None else learn.get_preds(ds_idx=ds_idx)
     rows = {}
     for n,p in probs.items():
@@ -120,6 +171,17 @@ def evaluate(learn, ds_idx:int|None=None, preds:tuple|None=None)->pd.DataFrame:
     res.attrs['split'] = ['train', 'valid', 'test'][ds_idx]
     return res
 
+def _evaluate_det(learn, ds_idx:int)->pd.DataFrame:
+    "mAP@0.5 and mAP@[.5:.95] per member and for the ensemble: the cohort's `DetMAP` metrics over split `ds_idx`, through `validate`."
+    names = [m.name for m in learn.metrics]
+    vals = dict(zip(names, learn.validate(ds_idx=ds_idx)[1:]))
+    who = list(learn.cohort.names) + (['ensemble'] if any(n.startswith('ensemble_') for n in names) else [])
+    missing = [f'{w}_{k}' for w in who for k in ('map50', 'map') if f'{w}_{k}' not in vals]
+    if missing: raise ValueError(f"evaluate needs DetMAP('50') and DetMAP('50:95') among the cohort's metrics; missing {missing[:2]}.")
+    res = pd.DataFrame({w: dict(map50=float(vals[f'{w}_map50']), map=float(vals[f'{w}_map'])) for w in who}).T
+    res.attrs['split'] = ['train', 'valid', 'test'][ds_idx]
+    return res
+
 def throughput(model:nn.Module, xb:Tensor, reps:int=5)->float:
     "Inference images per second of `model` on batch `xb` (median of `reps` timed passes after a warm-up)."
     model.eval()
@@ -129,6 +191,24 @@ def throughput(model:nn.Module, xb:Tensor, reps:int=5)->float:
         for _ in range(reps):
             t = time.perf_counter(); model(xb); ts.append(time.perf_counter() - t)
     return len(xb)/float(np.median(ts))
+def epoch_seconds(
+    model:nn.Module, # One member
+    dl:DataLoader, # Its training loader (one batch is timed; the epoch has `len(dl)` of them)
+    loss_func, # Its supervised loss
+    reps:int=3, # Timed steps (median) after a warm-up
+)->float:
+    "Seconds a training epoch of `model` alone takes on this machine: a timed forward + backward step times the batches."
+    m = deepcopy(model).train()  # a copy: the timing steps must not move the member's batch-norm statistics
+    m.requires_grad_(True)
+    xb, *yb = dl.one_batch()
+    ts = []
+    for i in range(reps + 1):
+        t = time.perf_counter()
+        loss_func(m(xb), *yb).backward()
+        m.zero_grad(set_to_none=True)
+        if i: ts.append(time.perf_counter() - t)
+    return float(np.median(ts))*len(dl)
+
 
 # %% ../nbs/04_train.ipynb #81e0e784
 def _save_fig(fig, path):
@@ -147,40 +227,45 @@ def run_seed(
 )->pd.DataFrame:
     "Train and evaluate one cohort; one row per member and for the ensemble."
     set_seed(seed, reproducible=True)
-    dls = task_dls(req['task'], req['data'], bs=bs, size=size, subset=subset, seed=seed)
+    task = req['task']
+    dls = task_dls(task, req['data'], bs=bs, size=size, subset=subset, seed=seed)
     c_in = dls.one_batch()[0].shape[1]
-    n_out = len(dls.codes) if req['task'] == 'segment' else len(dls.vocab)
-    teacher = make_model(req['teacher'], c_in=c_in, n_out=n_out)
+    n_out = {'segment': lambda: len(dls.codes), 'detect': lambda: len(dls.vocab) - 1}.get(task, lambda: len(dls.vocab))()
+    build = (lambda a: make_detector(a, n_out, c_in=c_in)) if task == 'detect' else (lambda a: make_model(a, c_in=c_in, n_out=n_out))
+    teacher = build(req['teacher'])
     names = student_names(req['students'])
-    students = {n: make_model(a, c_in=c_in, n_out=n_out) for n,a in zip(names, req['students'])}
-    metric = MaskDice() if req['task'] == 'segment' else accuracy
+    students = {n: build(a) for n,a in zip(names, req['students'])}
+    metric = {'segment': lambda: MaskDice(), 'detect': lambda: [DetMAP(n_out, '50'), DetMAP(n_out, '50:95')]}.get(task, lambda: accuracy)()
     ctx = (lambda l: l.no_bar()) if quiet else (lambda l: contextlib.nullcontext())
     t0 = time.time()
     if req['offline']:
         tl = Learner(dls, teacher, loss_func=default_loss(dls), metrics=metric)
         with ctx(tl): tl.fit_one_cycle(epochs, lr)
-    learn = cohort_learner(dls, teacher=teacher, students=students, cbs=METHODS[req['method']](names, req.get('feat_loss', 'mse'), req.get('feat_weight', 1.)),
-                           metrics=metric, offline=req['offline'], teacher_weights=True if req['offline'] else None)
+    learn = cohort_learner(dls, teacher=teacher, students=students, cbs=method_cbs(req, names), metrics=metric, offline=req['offline'], teacher_weights=True if req['offline'] else None)
     with ctx(learn): learn.fit_one_cycle(epochs, lr)
     train_s = time.time() - t0
     ds_idx = 2 if len(dls.loaders) > 2 else 1
-    preds = learn.get_preds(ds_idx=ds_idx)  # one prediction pass, for the metrics and the confusion matrix
-    res = evaluate(learn, ds_idx, preds)
+    with ctx(learn):
+        preds = None if task == 'detect' else learn.get_preds(ds_idx=ds_idx)  # one prediction pass, for the metrics and the confusion matrix
+        res = evaluate(learn, ds_idx, preds)
     xb = dls.valid.one_batch()[0]
     size = lambda n: sum(p.numel() for p in learn.member(n).parameters())  # all parameters: a frozen teacher's count too
     res['params'] = [size(n) if n != 'ensemble' else sum(size(s) for s in names) for n in res.index]
     res['compression'] = res.loc['teacher', 'params'] / res['params']
     res['images_per_s'] = [throughput(learn.member(n), xb) if n != 'ensemble' else np.nan for n in res.index]
+    res['epoch_s'] = [epoch_seconds(learn.member(n), dls.train, learn.loss_func.loss_func) if n != 'ensemble' else np.nan for n in res.index]
     res['arch'] = [req['teacher'] if n == 'teacher' else ('+'.join(req['students']) if n == 'ensemble' else dict(zip(names, req['students']))[n]) for n in res.index]
     res.insert(0, 'seed', seed); res.insert(0, 'member', res.index)
     for k in ('method', 'task', 'data'): res[k] = req[k]
     res['teacher_mode'] = 'offline' if req['offline'] else 'online'
     if req['method'] == 'styles': res['feat_loss'], res['feat_weight'] = req.get('feat_loss', 'mse'), req.get('feat_weight', 1.)
+    if task == 'detect': res['box_kd'], res['feat_bg'] = req.get('box_kd', 0.), req.get('feat_bg', 1.)
     res['train_s'], res['split'] = round(train_s, 1), res.attrs['split']
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         _save_fig(learn.plot_cohort(), out/f'curves_seed{seed}.png')
-        if req['task'] == 'classify': _save_fig(_confusion(learn, res.attrs['split'], preds), out/f'confusion_seed{seed}.png')
+        if task == 'classify': _save_fig(_confusion(learn, res.attrs['split'], preds), out/f'confusion_seed{seed}.png')
+        elif task == 'detect': _save_fig(learn.show_dets(ds_idx=ds_idx, n=3), out/f'boxes_seed{seed}.png')
         else: _save_fig(_overlays(learn), out/f'masks_seed{seed}.png')
     return res.reset_index(drop=True)
 
@@ -236,31 +321,34 @@ def write_results(rows:pd.DataFrame, out:Path, command:str=''):
 
 # %% ../nbs/04_train.ipynb #62a024e9
 def _print_table(summ:pd.DataFrame, task:str):
-    mets = ['dice', 'iou'] if task == 'segment' else ['accuracy', 'balanced_accuracy', 'roc_auc', 'macro_f1']
+    mets = {'segment': ['dice', 'iou'], 'detect': ['map50', 'map']}.get(task, ['accuracy', 'balanced_accuracy', 'roc_auc', 'macro_f1'])
     t = pd.DataFrame(index=summ.index)
     t['params'] = summ['params'].map(lambda v: f'{int(v):,}')
     t['compression'] = summ['compression'].map(lambda v: f'{v:.1f}x')
     for m in mets: t[m] = [f"{a:.4f} ± {0 if pd.isna(b) else b:.4f}" for a,b in zip(summ[m], summ[f'{m}_sd'])]
     t['images/s'] = summ['images_per_s'].map(lambda v: '' if pd.isna(v) else f'{v:,.0f}')
+    if 'epoch_s' in summ: t['s/epoch alone'] = summ['epoch_s'].map(lambda v: '' if pd.isna(v) else f'{v:,.1f}')
     print(t.to_string())
 
 @call_parse
 def kdml_train(
-    task:str='classify', # classify or segment
-    data:str='pneumoniamnist', # Dataset name (pneumoniamnist, bccd, drive, kvasir-seg, ...) or path
+    task:str='classify', # classify, segment or detect
+    data:str=None, # Dataset name (pneumoniamnist, bccd, drive, kvasir-seg, ...) or path; default per task: pneumoniamnist, drive, bccd
     method:str='styles', # independent, kd, ml, kd_ml or styles
-    teacher:str='resnet18', # Teacher architecture (see kdml_nb.models.ARCHS)
-    students:str='cnn,resnet10', # Student architectures, comma-separated
+    teacher:str=None, # Teacher architecture (kdml_nb.models.ARCHS, kdml_nb.detect.DET_ARCHS); default per task: resnet18, unet, det_resnet34
+    students:str=None, # Student architectures, comma-separated; default per task: cnn,resnet10 / unet_small,unet_tiny / det_resnet18,det_mobilenetv2
     offline:store_true=False, # Train the teacher alone first, then freeze it (default: online)
     online:store_true=False, # Train the teacher with the students (the default)
     epochs:int=3, # Epochs
-    bs:int=128, # Batch size
+    bs:int=None, # Batch size; default per task: 128 (classify, segment), 16 (detect)
     lr:float=3e-3, # Maximum learning rate (one-cycle)
     seeds:str='0', # Seeds, comma-separated
     size:int=None, # Image size (or patch size for tiled datasets)
     subset:int=None, # Items per split (or images) for quick runs
     feat_loss:str='mse', # Feature-map loss of --method styles: mse (through an adapter) or at (attention transfer)
     feat_weight:float=1., # Weight of the feature-map terms of --method styles (teacher -> B and B <-> A)
+    box_kd:float=0., # Detection: weight of box distillation where the teacher is confident (kd, kd_ml; styles: student A)
+    feat_bg:float=1., # Detection, styles: weight of feature locations away from objects (1: uniform; e.g. 0.25)
     out:str='runs/kdml', # Output folder
 ):
     "Train a teacher and students with a distillation method and report every member on the test split."
@@ -268,8 +356,12 @@ def kdml_train(
     try:
         if offline and online: raise ValueError("give --online or --offline, not both.")
         seed_list = [int(s) for s in str(seeds).split(',') if s.strip()]
+        if task not in TASKS: raise ValueError(f"unknown task {task!r}: use classify, segment or detect.")
+        d = TASK_DEFAULTS[task]
+        data, teacher, students, bs = data or d['data'], teacher or d['teacher'], students or d['students'], bs or d['bs']
         req = check_request(task, data, method, teacher, [s.strip() for s in students.split(',') if s.strip()],
-                            offline=offline, epochs=epochs, seeds=seed_list, feat_loss=feat_loss, feat_weight=feat_weight)
+                            offline=offline, epochs=epochs, seeds=seed_list, feat_loss=feat_loss, feat_weight=feat_weight,
+                            box_kd=box_kd, feat_bg=feat_bg)
     except (ValueError, FileNotFoundError) as e:
         print(f"kdml_train: error: {e}", file=sys.stderr); sys.exit(2)
     outp, rows, stop = Path(out), [], []

@@ -32,6 +32,20 @@ def test_segment_smoke(tmp_path):
     assert res[['dice', 'iou']].notna().all().all() and (res.dice.between(0, 1)).all()
     assert (tmp_path/'masks_seed0.png').exists()
 
+def test_detect_smoke(tmp_path):
+    "Detection through the same command: every member and the ensemble get mAP@0.5 and mAP@[.5:.95] on the BCCD test smears."
+    r = kdml_train('--task', 'detect', '--method', 'styles', '--box_kd', '1', '--feat_bg', '0.25', '--epochs', '1',
+                   '--subset', '8', '--size', '128', '--bs', '8', '--out', str(tmp_path))
+    assert r.returncode == 0, r.stderr[-2000:]
+    res = pd.read_csv(tmp_path/'results.csv')
+    assert res.member.tolist() == ['teacher', 'det_resnet18', 'det_mobilenetv2', 'ensemble']
+    assert res.arch.tolist()[:3] == ['det_resnet34', 'det_resnet18', 'det_mobilenetv2']
+    assert res[['map50', 'map']].notna().all().all() and res.map50.between(0, 1).all()
+    assert (res.epoch_s[:3] > 0).all() and (res.images_per_s[:3] > 0).all()
+    assert res.split.unique().tolist() == ['test'] and res.feat_bg[0] == 0.25 and res.box_kd[0] == 1.
+    assert {'curves_seed0.png', 'boxes_seed0.png'} <= {p.name for p in tmp_path.iterdir()}
+    assert 'styles on bccd, test split' in r.stdout and 's/epoch alone' in r.stdout
+
 @pytest.mark.parametrize('args,msg', [
     (['--method', 'fitnet'], "unknown method 'fitnet'"),
     (['--teacher', 'vgg16'], "unknown architecture 'vgg16'"),
@@ -40,6 +54,11 @@ def test_segment_smoke(tmp_path):
     (['--data', '/no/such/data.npz'], 'nor an existing path'),
     (['--students', 'cnn'], 'styles needs exactly two students'),
     (['--online', '--offline'], 'not both'),
+    (['--task', 'detect', '--data', 'drive'], 'drive has no boxes'),
+    (['--task', 'detect', '--teacher', 'resnet18'], "'resnet18' is for classify, not detect"),
+    (['--task', 'detect', '--method', 'ml', '--box_kd', '1'], 'ml has none'),
+    (['--box_kd', '1'], 'needs --task detect'),
+    (['--task', 'track'], "unknown task 'track'"),
 ])
 def test_errors_are_one_line_before_training(tmp_path, args, msg):
     r = kdml_train(*args, '--out', str(tmp_path/'out'))
