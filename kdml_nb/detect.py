@@ -296,6 +296,9 @@ class BoxDistill(CohortCallback):
 
     def setup(self, cohort, preds, feats):
         t = preds[self._teacher]
+        if not (isinstance(t, Tensor) and t.ndim == 4 and t.shape[1] >= 6):
+            raise ValueError(f"BoxDistill reads dense detector outputs (B, classes+5, h, w); the teacher outputs "
+                             f"{tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__}.")
         for s in self._students:
             if preds[s].shape[1:] != t.shape[1:]:
                 raise ValueError(f"BoxDistill: student {s!r} outputs {tuple(preds[s].shape[1:])} per image but the teacher "
@@ -354,7 +357,7 @@ def near_objects(
         xs, ys = torch.meshgrid(torch.arange(w, device=px.device) + 0.5, torch.arange(h, device=px.device) + 0.5, indexing='xy')
         x_, y_ = xs.reshape(1, -1, 1), ys.reshape(1, -1, 1)
         x0, y0, x1, y1 = [px[..., i].unsqueeze(1) for i in range(4)]
-        own = (((x0 + x1)/2).floor() + 0.5 == x_) & (((y0 + y1)/2).floor() + 0.5 == y_)
+        own = (((x0 + x1)/2).floor().clamp(0, w - 1) + 0.5 == x_) & (((y0 + y1)/2).floor().clamp(0, h - 1) + 0.5 == y_)
         inside = (((x_ > x0) & (x_ < x1) & (y_ > y0) & (y_ < y1)) | own) & (labels > 0).unsqueeze(1)
         m = inside.any(-1).reshape(-1, 1, h, w).float()
         return m*fg + (1 - m)*bg

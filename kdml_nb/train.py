@@ -24,8 +24,8 @@ from .detect import DET_ARCHS, make_detector, DetMAP, BoxDistill, near_objects
 
 # %% auto #0
 __all__ = ['METHODS', 'TASKS', 'SEG_DATA', 'DET_DATA', 'DATA_DIRS', 'CLS_DATA', 'TASK_DEFAULTS', 'arch_task', 'student_names',
-           'check_request', 'method_cbs', 'task_dls', 'evaluate', 'throughput', 'epoch_seconds', 'run_seed',
-           'summarise', 'write_results', 'kdml_train']
+           'RequestError', 'check_request', 'method_cbs', 'task_dls', 'evaluate', 'throughput', 'epoch_seconds',
+           'run_seed', 'summarise', 'write_results', 'kdml_train']
 
 # %% ../nbs/04_train.ipynb #7380a716
 # each method: (student names, feature loss, feature weight, feature layer, feature location weights) -> callbacks;
@@ -56,6 +56,9 @@ def arch_task(name:str)->str|None:
 def student_names(archs:list)->list:
     "Member names for student architectures: the architecture's name, numbered when it repeats."
     return [a if archs.count(a) == 1 else f'{a}_{archs[:i+1].count(a)}' for i,a in enumerate(archs)]
+
+class RequestError(ValueError):
+    "A request that cannot run, found before any training: `kdml_train` prints it as a one-line error."
 
 def _is_voc(p:Path)->bool: return (p/'Annotations').is_dir() and (p/'JPEGImages').is_dir() and (p/'ImageSets'/'Main').is_dir()
 
@@ -94,6 +97,9 @@ def check_request(
             if not p.exists(): raise FileNotFoundError(f"data {data!r} is neither a known dataset ({', '.join(DET_DATA)}) nor an existing path.")
             if not (_is_voc(p) or ((p/'images').is_dir() and (p/'masks').is_dir())):
                 raise ValueError(f"{data}: a detection folder needs the VOC layout (Annotations/, JPEGImages/, ImageSets/Main/) or images/ and masks/.")
+            lists = [p/'ImageSets'/'Main'/f'{s}.txt' for s in ('train', 'val', 'test')]
+            if _is_voc(p) and not all(f.is_file() for f in lists):
+                raise ValueError(f"{data}: a VOC folder needs the lists ImageSets/Main/train.txt, val.txt and test.txt (as BCCD ships them).")
     elif not known:
         p = Path(data).expanduser()
         if not p.exists(): raise FileNotFoundError(f"data {data!r} is neither a known dataset ({', '.join(CLS_DATA + SEG_DATA)}) nor an existing path.")
@@ -182,14 +188,18 @@ def _evaluate_det(learn, ds_idx:int)->pd.DataFrame:
     res.attrs['split'] = ['train', 'valid', 'test'][ds_idx]
     return res
 
+def _sync(x:Tensor):
+    "Wait for the device's queued work, so that a clock read after it is the work's time (CUDA runs asynchronously)."
+    if x.is_cuda: torch.cuda.synchronize(x.device)
+
 def throughput(model:nn.Module, xb:Tensor, reps:int=5)->float:
     "Inference images per second of `model` on batch `xb` (median of `reps` timed passes after a warm-up)."
     model.eval()
     ts = []
     with torch.no_grad():
-        model(xb)
+        model(xb); _sync(xb)
         for _ in range(reps):
-            t = time.perf_counter(); model(xb); ts.append(time.perf_counter() - t)
+            t = time.perf_counter(); model(xb); _sync(xb); ts.append(time.perf_counter() - t)
     return len(xb)/float(np.median(ts))
 def epoch_seconds(
     model:nn.Module, # One member
@@ -203,9 +213,10 @@ def epoch_seconds(
     xb, *yb = dl.one_batch()
     ts = []
     for i in range(reps + 1):
-        t = time.perf_counter()
+        _sync(xb); t = time.perf_counter()
         loss_func(m(xb), *yb).backward()
         m.zero_grad(set_to_none=True)
+        _sync(xb)
         if i: ts.append(time.perf_counter() - t)
     return float(np.median(ts))*len(dl)
 
@@ -229,6 +240,8 @@ def run_seed(
     set_seed(seed, reproducible=True)
     task = req['task']
     dls = task_dls(task, req['data'], bs=bs, size=size, subset=subset, seed=seed)
+    if len(dls.train) == 0:  # fastai drops the last partial training batch: fewer items than bs would train nothing
+        raise RequestError(f"the training set has {len(dls.train_ds)} items, fewer than one batch of {bs}: use a smaller --bs or a larger --subset.")
     c_in = dls.one_batch()[0].shape[1]
     n_out = {'segment': lambda: len(dls.codes), 'detect': lambda: len(dls.vocab) - 1}.get(task, lambda: len(dls.vocab))()
     build = (lambda a: make_detector(a, n_out, c_in=c_in)) if task == 'detect' else (lambda a: make_model(a, c_in=c_in, n_out=n_out))
@@ -375,6 +388,8 @@ def kdml_train(
             rows.append(run_seed(req, seed=seed, epochs=epochs, bs=bs, lr=lr, size=size, subset=subset, out=outp))
             summ = write_results(pd.concat(rows, ignore_index=True), outp, command)
             if stop: raise KeyboardInterrupt
+    except RequestError as e:  # found by `run_seed` once the data are loaded, before any training
+        print(f"kdml_train: error: {e}", file=sys.stderr); sys.exit(2)
     except KeyboardInterrupt:
         print(f"\ninterrupted: the {len(rows)} finished seed(s) are in {outp}", file=sys.stderr); sys.exit(130)
     finally: signal.signal(signal.SIGINT, old_handler)
