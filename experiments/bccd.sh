@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
 # The BCCD cell-crop experiments of nbs/05_experiments.ipynb: every method, teacher online and offline, 3 seeds,
-# all in parallel (they were run on one GPU). Usage: bash experiments/bccd.sh [OUTDIR]
+# all in parallel (they were run on one GPU). The offline teacher is trained once per seed, by kd_offline; kd_ml_offline
+# and styles_offline load it (--teacher_weights) once kd_offline is done. Usage: bash experiments/bccd.sh [OUTDIR]
+# Environment: SEEDS (default 0,1,2); JOBS="kd_offline kd_ml_offline ..." runs only those runs.
 set -euo pipefail
 out=${1:-experiments}/bccd/r34_r18_mbv2
-common="--task classify --data bccd --teacher resnet34 --students resnet18,mobilenetv2 --epochs 10 --bs 128 --seeds 0,1,2"
-{ for m in independent kd ml kd_ml styles; do echo "$out/${m}_online $common --method $m --online"; done
-  for m in kd kd_ml styles; do echo "$out/${m}_offline $common --method $m --offline"; done
+common="--task classify --data bccd --teacher resnet34 --students resnet18,mobilenetv2 --epochs 10 --bs 128 --seeds ${SEEDS:-0,1,2}"
+jobs=${JOBS:-independent_online kd_online ml_online kd_ml_online styles_online kd_offline kd_ml_offline styles_offline}
+line() { local mode=${1##*_} m=${1%_*} extra=""
+  [[ $mode == offline && $1 != kd_offline ]] && extra="--teacher_weights $out/kd_offline"
+  echo "$out/$1 $common --method $m --$mode $extra"; }
+loads() { [[ $1 == *_offline && $1 != kd_offline ]]; }
+{ for j in $jobs; do if ! loads $j; then line $j; fi; done
+  echo wait
+  for j in $jobs; do if loads $j; then line $j; fi; done
 } | bash "$(dirname "$0")/run_jobs.sh"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The detection experiments of nbs/11_detection_experiments.ipynb: a ResNet-34-style dense detector teaching a
 # ResNet-18-style and a MobileNetV2-style detector (15% and 11% of its parameters), every method, teacher online and
-# offline, in parallel through run_jobs.sh. kd_ml_box / styles_box add box distillation (--box_kd 1); styles_box also
+# offline, in parallel through run_jobs.sh (the offline teacher is trained once per seed by kd_offline; the other
+# offline runs load it with --teacher_weights). kd_ml_box / styles_box add box distillation (--box_kd 1); styles_box also
 # weights the feature flows towards objects (--feat_bg 0.25).
 # Usage: bash experiments/detect.sh DATA [OUTDIR]     DATA: bccd, kvasir-seg or cvc-clinicdb
 # Environment: JOBS="kd_ml_online styles_online ..." runs only those jobs; OPTS replaces the dataset's training options;
@@ -17,9 +18,15 @@ esac
 out=${2:-experiments/detection}/$data/${TAG:-r34_r18_mbv2}
 common="--task detect --data $data --teacher det_resnet34 --students det_resnet18,det_mobilenetv2 --seeds ${SEEDS:-0,1,2} --lr 3e-3 ${OPTS:-$opts}"
 jobs=${JOBS:-independent_online kd_online ml_online kd_ml_online styles_online kd_ml_box_online styles_box_online kd_offline kd_ml_offline styles_offline}
-for j in $jobs; do
-  mode=${j##*_}; m=${j%_*}; extra=""
+line() {  # the job line of run $1; offline runs other than kd_offline load kd_offline's teacher
+  local j=$1 mode=${1##*_} m=${1%_*} extra=""
   [[ $m == kd_ml_box ]] && { m=kd_ml; extra="--box_kd 1"; }
   [[ $m == styles_box ]] && { m=styles; extra="--box_kd 1 --feat_bg 0.25"; }
+  [[ $mode == offline && $j != kd_offline ]] && extra="$extra --teacher_weights $out/kd_offline"
   echo "$out/$j $common --method $m --$mode $extra"
-done | bash "$(dirname "$0")/run_jobs.sh"
+}
+loads() { [[ $1 == *_offline && $1 != kd_offline ]]; }
+{ for j in $jobs; do if ! loads $j; then line $j; fi; done
+  echo wait
+  for j in $jobs; do if loads $j; then line $j; fi; done
+} | bash "$(dirname "$0")/run_jobs.sh"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The segmentation experiments of nbs/05_experiments.ipynb: U-Net teacher, two smaller U-Net students, every method,
 # teacher online and offline, 3 seeds, in parallel (they were run on one GPU). styles_at is learning styles with
-# attention transfer as its feature loss (--feat_loss at) instead of the adapter + MSE default.
+# attention transfer as its feature loss (--feat_loss at) instead of the adapter + MSE default. The offline teacher is
+# trained once per seed, by kd_offline; the other offline runs load it (--teacher_weights) once kd_offline is done.
 # Usage: bash experiments/segment.sh DATA [OUTDIR]     DATA: drive, kvasir-seg or cvc-clinicdb
 # JOBS="kd_ml_online styles_offline ..." runs only those of the jobs below.
 set -euo pipefail
@@ -14,8 +15,14 @@ case $data in
 esac
 common="--task segment --data $data --teacher unet --students unet_small,unet_tiny --seeds 0,1,2 --lr 3e-3 $opts"
 jobs=${JOBS:-independent_online kd_online ml_online kd_ml_online styles_online styles_at_online kd_offline kd_ml_offline styles_offline styles_at_offline}
-for j in $jobs; do
-  mode=${j##*_}; m=${j%_*}; extra=""
+line() {  # the job line of run $1; offline runs other than kd_offline load kd_offline's teacher
+  local j=$1 mode=${1##*_} m=${1%_*} extra=""
   [[ $m == styles_at ]] && { m=styles; extra="--feat_loss at"; }
+  [[ $mode == offline && $j != kd_offline ]] && extra="$extra --teacher_weights $out/kd_offline"
   echo "$out/$j $common --method $m --$mode $extra"
-done | bash "$(dirname "$0")/run_jobs.sh"
+}
+loads() { [[ $1 == *_offline && $1 != kd_offline ]]; }
+{ for j in $jobs; do if ! loads $j; then line $j; fi; done
+  echo wait
+  for j in $jobs; do if loads $j; then line $j; fi; done
+} | bash "$(dirname "$0")/run_jobs.sh"

@@ -16,6 +16,7 @@ from fastai.vision.all import (ConvLayer, Metric, Learner, TensorBBox, TensorMul
                                dispatch, get_grid)
 from .models import BasicBlock
 from .cohort import CohortCallback
+from .distill import _teacher_students
 
 # %% auto #0
 __all__ = ['DET_ARCHS', 'ResNetBody', 'MobileNetV2Body', 'OneLevelNeck', 'DenseDetector', 'make_detector', 'to_pixels',
@@ -286,13 +287,7 @@ class BoxDistill(CohortCallback):
         if mode not in ('imitate', 'bounded'): raise ValueError(f"BoxDistill mode must be 'imitate' or 'bounded', not {mode!r}.")
         store_attr()
 
-    def check(self, cohort):
-        if cohort.teacher is None: raise ValueError("BoxDistill needs a teacher: pass teacher= to cohort_learner.")
-        self._students = list(self.students) if self.students else cohort.students
-        for s in self._students:
-            cohort.check_member(s, 'BoxDistill student')
-            if s == cohort.teacher: raise ValueError("BoxDistill: the teacher cannot be its own student.")
-        self._teacher = cohort.teacher
+    def check(self, cohort): _teacher_students(self, cohort)
 
     def setup(self, cohort, preds, feats):
         t = preds[self._teacher]

@@ -67,6 +67,16 @@ def _select(out, output):
     if output is None: return out
     return output(out) if callable(output) else out[output]
 
+def _teacher_students(cb, cohort):
+    "Check and store (as `cb._teacher`, `cb._students`) the cohort's teacher and the students `cb` teaches."
+    name = type(cb).__name__
+    if cohort.teacher is None: raise ValueError(f"{name} needs a teacher: pass teacher= to cohort_learner.")
+    cb._students = list(cb.students) if cb.students else cohort.students
+    for s in cb._students:
+        cohort.check_member(s, f'{name} student')
+        if s == cohort.teacher: raise ValueError(f"{name}: the teacher cannot be its own student.")
+    cb._teacher = cohort.teacher
+
 class TeacherDistill(CohortCallback):
     "Students learn from the teacher's predictions: `weight * kd_loss(student, teacher, T)` each."
     def __init__(self,
@@ -77,13 +87,7 @@ class TeacherDistill(CohortCallback):
         output=None, # Key or function selecting the logits from structured outputs
     ): store_attr()
 
-    def check(self, cohort):
-        if cohort.teacher is None: raise ValueError("TeacherDistill needs a teacher: pass teacher= to cohort_learner.")
-        self._students = list(self.students) if self.students else cohort.students
-        for s in self._students:
-            cohort.check_member(s, 'TeacherDistill student')
-            if s == cohort.teacher: raise ValueError("TeacherDistill: the teacher cannot be its own student.")
-        self._teacher = cohort.teacher
+    def check(self, cohort): _teacher_students(self, cohort)
 
     def setup(self, cohort, preds, feats):
         t = _select(preds[self._teacher], self.output)

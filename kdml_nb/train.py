@@ -4,13 +4,15 @@
 
 # %% ../nbs/04_train.ipynb #93c196e8
 from __future__ import annotations
-import contextlib, json, os, signal, sys, time, tempfile, warnings
+import contextlib, json, os, platform, signal, sys, time, tempfile, warnings
+try: import fcntl  # POSIX: locks the output folder of a run
+except ImportError: fcntl = None
 from copy import deepcopy
 warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)  # raised inside fastai's import
 from pathlib import Path
 import numpy as np
 import pandas as pd
-import torch
+import torch, fastai
 from fastcore.script import call_parse, store_true
 from fastai.vision.all import *
 from sklearn.metrics import balanced_accuracy_score, roc_auc_score, f1_score, confusion_matrix
@@ -25,7 +27,7 @@ from .detect import DET_ARCHS, make_detector, DetMAP, BoxDistill, near_objects
 # %% auto #0
 __all__ = ['METHODS', 'TASKS', 'SEG_DATA', 'DET_DATA', 'DATA_DIRS', 'CLS_DATA', 'TASK_DEFAULTS', 'arch_task', 'student_names',
            'RequestError', 'check_request', 'method_cbs', 'task_dls', 'evaluate', 'throughput', 'epoch_seconds',
-           'run_seed', 'summarise', 'write_results', 'kdml_train']
+           'environment', 'run_seed', 'summarise', 'write_results', 'kdml_train']
 
 # %% ../nbs/04_train.ipynb #7380a716
 # each method: (student names, feature loss, feature weight, feature layer, feature location weights) -> callbacks;
@@ -64,7 +66,7 @@ def _is_voc(p:Path)->bool: return (p/'Annotations').is_dir() and (p/'JPEGImages'
 
 def check_request(
     task:str, data:str, method:str, teacher:str, students:list, offline:bool=False, epochs:int=1, seeds:list=(0,),
-    feat_loss:str='mse', feat_weight:float=1., box_kd:float=0., feat_bg:float=1.,
+    feat_loss:str='mse', feat_weight:float=1., box_kd:float=0., feat_bg:float=1., teacher_weights:str|None=None,
 )->dict:
     "Validate a `kdml_train` request; raise `ValueError`/`FileNotFoundError` with a one-line message."
     if task not in TASKS: raise ValueError(f"unknown task {task!r}: use classify, segment or detect.")
@@ -88,6 +90,9 @@ def check_request(
     if feat_bg != 1. and feat_loss != 'mse': raise ValueError("--feat_bg weights the locations of the mse feature loss, not attention transfer.")
     if epochs < 1: raise ValueError("--epochs must be at least 1.")
     if not seeds: raise ValueError("--seeds is empty.")
+    if teacher_weights:
+        if not offline: raise ValueError("--teacher_weights loads a trained teacher, which then stays frozen: it needs --offline.")
+        for s in seeds: _teacher_file(teacher_weights, s)
     known = data in SEG_DATA or data in CLS_DATA
     if task == 'detect':
         if data in DET_DATA: pass
@@ -115,7 +120,16 @@ def check_request(
             raise FileNotFoundError(f"{data} not found: expected the folder {DATA_DIRS[data]} under the data folder "
                                     f"({root or 'none found'}); set KDML_DATA to the folder that holds it.")
     return dict(task=task, data=data, method=method, teacher=teacher, students=list(students), offline=offline,
-                feat_loss=feat_loss, feat_weight=float(feat_weight), box_kd=float(box_kd), feat_bg=float(feat_bg))
+                feat_loss=feat_loss, feat_weight=float(feat_weight), box_kd=float(box_kd), feat_bg=float(feat_bg),
+                teacher_weights=str(teacher_weights) if teacher_weights else None)
+
+def _teacher_file(weights, seed:int)->Path:
+    "The weights file of the offline teacher of `seed`: `weights` itself, or `weights/teacher_seed{seed}.pth`."
+    p = Path(weights).expanduser()
+    f = p/f'teacher_seed{seed}.pth' if p.is_dir() else p
+    if not f.is_file():
+        raise FileNotFoundError(f"--teacher_weights {weights}: no {f}" + (" (an offline run with --out writes one per seed)." if p.is_dir() else "."))
+    return f
 
 def method_cbs(req:dict, names:list)->list:
     "The callbacks of a checked request for students `names`: the method's preset, plus box distillation for detectors."
@@ -222,6 +236,20 @@ def epoch_seconds(
 
 
 # %% ../nbs/04_train.ipynb #81e0e784
+def environment()->dict:
+    "Where a run ran: device, CPU threads and versions. Results depend on them (`results.json` records them)."
+    dev = torch.cuda.get_device_name() if torch.cuda.is_available() else f'cpu ({os.cpu_count()} cores)'
+    return dict(device=dev, threads=torch.get_num_threads(), torch=torch.__version__, fastai=fastai.__version__,
+                python=platform.python_version(), machine=platform.machine())
+
+def _atomic_save(obj, path:Path):
+    "`torch.save` through a temporary file in the same folder: never a half-written file."
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix='.part'); os.close(fd)
+    try: torch.save(obj, tmp); os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp): os.remove(tmp)
+
 def _save_fig(fig, path):
     fig.savefig(path, dpi=90, bbox_inches='tight'); plt.close(fig)
 
@@ -251,9 +279,16 @@ def run_seed(
     metric = {'segment': lambda: MaskDice(), 'detect': lambda: [DetMAP(n_out, '50'), DetMAP(n_out, '50:95')]}.get(task, lambda: accuracy)()
     ctx = (lambda l: l.no_bar()) if quiet else (lambda l: contextlib.nullcontext())
     t0 = time.time()
-    if req['offline']:
+    if req['offline'] and req.get('teacher_weights'):  # the teacher of an earlier offline run
+        f = _teacher_file(req['teacher_weights'], seed)
+        try: teacher.load_state_dict(torch.load(f, map_location='cpu', weights_only=True))
+        except Exception as e:
+            raise RequestError(f"--teacher_weights {f} does not fit a {req['teacher']} teacher for this data "
+                               f"({' '.join(str(e).split())[:160]}): give the weights of a run with the same --teacher and --data.") from None
+    elif req['offline']:
         tl = Learner(dls, teacher, loss_func=default_loss(dls), metrics=metric)
         with ctx(tl): tl.fit_one_cycle(epochs, lr)
+        if out is not None: _atomic_save(teacher.state_dict(), out/f'teacher_seed{seed}.pth')  # for --teacher_weights
     learn = cohort_learner(dls, teacher=teacher, students=students, cbs=method_cbs(req, names), metrics=metric, offline=req['offline'], teacher_weights=True if req['offline'] else None)
     with ctx(learn): learn.fit_one_cycle(epochs, lr)
     train_s = time.time() - t0
@@ -274,6 +309,8 @@ def run_seed(
     if req['method'] == 'styles': res['feat_loss'], res['feat_weight'] = req.get('feat_loss', 'mse'), req.get('feat_weight', 1.)
     if task == 'detect': res['box_kd'], res['feat_bg'] = req.get('box_kd', 0.), req.get('feat_bg', 1.)
     res['train_s'], res['split'] = round(train_s, 1), res.attrs['split']
+    env = environment()
+    res['device'], res['threads'] = env['device'], env['threads']
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         _save_fig(learn.plot_cohort(), out/f'curves_seed{seed}.png')
@@ -310,7 +347,7 @@ def _overlays(learn, n:int=3):
 # %% ../nbs/04_train.ipynb #5dad401c
 def summarise(rows:pd.DataFrame)->pd.DataFrame:
     "Mean and standard deviation over seeds of every numeric column, per member."
-    num = [c for c in rows.columns if c not in ('seed',) and pd.api.types.is_numeric_dtype(rows[c])]
+    num = [c for c in rows.columns if c not in ('seed', 'threads') and pd.api.types.is_numeric_dtype(rows[c])]
     g = rows.groupby('member', sort=False)[num]
     res = g.mean().round(4)
     sd = g.std().round(4)
@@ -323,12 +360,13 @@ def _atomic_write(path:Path, text:str):
     with os.fdopen(fd, 'w') as f: f.write(text)
     os.replace(tmp, path)
 
-def write_results(rows:pd.DataFrame, out:Path, command:str=''):
-    "Write `results.csv` (one row per seed and member) and `results.json` (rows, summary, command)."
+def write_results(rows:pd.DataFrame, out:Path, command:str='', env:dict|None=None):
+    "Write `results.csv` (one row per seed and member) and `results.json` (command, environment, rows, summary)."
     out.mkdir(parents=True, exist_ok=True)
     _atomic_write(out/'results.csv', rows.to_csv(index=False))
     summ = summarise(rows)
-    _atomic_write(out/'results.json', json.dumps({'command': command, 'rows': json.loads(rows.to_json(orient='records')),
+    _atomic_write(out/'results.json', json.dumps({'command': command, 'environment': env or environment(),
+                                                  'rows': json.loads(rows.to_json(orient='records')),
                                                   'summary': json.loads(summ.to_json(orient='index'))}, indent=1))
     return summ
 
@@ -342,6 +380,21 @@ def _print_table(summ:pd.DataFrame, task:str):
     t['images/s'] = summ['images_per_s'].map(lambda v: '' if pd.isna(v) else f'{v:,.0f}')
     if 'epoch_s' in summ: t['s/epoch alone'] = summ['epoch_s'].map(lambda v: '' if pd.isna(v) else f'{v:,.1f}')
     print(t.to_string())
+
+class _FolderLock:
+    "An exclusive lock on a run's output folder (POSIX `flock`); a folder it created and left empty is removed on release."
+    def __init__(self, path:Path):
+        self.path, self.created, self.fd = path, not path.exists(), None
+        path.mkdir(parents=True, exist_ok=True)
+        if fcntl is None: return  # no flock (Windows): no protection, as before
+        self.fd = os.open(path, os.O_RDONLY)
+        try: fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.release()
+            raise ValueError(f"another kdml_train is writing into {path}: wait for it to finish or give another --out.") from None
+    def release(self):
+        if self.fd is not None: os.close(self.fd); self.fd = None
+        if self.created and self.path.is_dir() and not any(self.path.iterdir()): self.path.rmdir()
 
 @call_parse
 def kdml_train(
@@ -362,6 +415,7 @@ def kdml_train(
     feat_weight:float=1., # Weight of the feature-map terms of --method styles (teacher -> B and B <-> A)
     box_kd:float=0., # Detection: weight of box distillation where the teacher is confident (kd, kd_ml; styles: student A)
     feat_bg:float=1., # Detection, styles: weight of feature locations away from objects (1: uniform; e.g. 0.25)
+    teacher_weights:str=None, # With --offline: a trained teacher's .pth, or the --out folder of an offline run (teacher_seed{N}.pth per seed)
     out:str='runs/kdml', # Output folder
 ):
     "Train a teacher and students with a distillation method and report every member on the test split."
@@ -374,10 +428,11 @@ def kdml_train(
         data, teacher, students, bs = data or d['data'], teacher or d['teacher'], students or d['students'], bs or d['bs']
         req = check_request(task, data, method, teacher, [s.strip() for s in students.split(',') if s.strip()],
                             offline=offline, epochs=epochs, seeds=seed_list, feat_loss=feat_loss, feat_weight=feat_weight,
-                            box_kd=box_kd, feat_bg=feat_bg)
+                            box_kd=box_kd, feat_bg=feat_bg, teacher_weights=teacher_weights)
+        outp, rows, stop = Path(out), [], []
+        lock = _FolderLock(outp)
     except (ValueError, FileNotFoundError) as e:
         print(f"kdml_train: error: {e}", file=sys.stderr); sys.exit(2)
-    outp, rows, stop = Path(out), [], []
     # Ctrl-C raises KeyboardInterrupt, and also leaves a flag: Python drops the exception when the signal lands in
     # some places (a fork handler of a DataLoader worker), and the flag then stops the run after the current seed
     def _on_sigint(sig, frame): stop.append(sig); raise KeyboardInterrupt
@@ -392,7 +447,9 @@ def kdml_train(
         print(f"kdml_train: error: {e}", file=sys.stderr); sys.exit(2)
     except KeyboardInterrupt:
         print(f"\ninterrupted: the {len(rows)} finished seed(s) are in {outp}", file=sys.stderr); sys.exit(130)
-    finally: signal.signal(signal.SIGINT, old_handler)
+    finally:
+        signal.signal(signal.SIGINT, old_handler)
+        lock.release()
     split = rows[0]['split'][0]
     print(f"\n{req['method']} on {data}, {split} split, mean ± sd over {len(rows)} seed(s); results in {outp}/results.csv")
     _print_table(summ, task)

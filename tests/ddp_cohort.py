@@ -1,5 +1,7 @@
 """A small cohort trained under DDP (`torchrun --nproc_per_node 2`, gloo on CPU) or, with `--reference`, in one process
-on the same global batches in the same order. Used by `tests/test_ddp.py`.
+on the same global batches in the same order. Used by `tests/test_ddp.py`. With `--task detect`, a detection cohort
+(BCCD smears, KD + ML with box distillation, mAP metrics); its `--reference` evaluates rank 0's final weights in one
+process on the whole validation set.
 
 The networks and adapters have no batch norm: with batch norm each process normalises its own share of the batch,
 which is what DDP does (and `sync_bn` is CUDA-only), but then no single-process run computes the same thing."""
@@ -12,7 +14,9 @@ from fastai.vision.all import *
 from fastai.distributed import *
 from kdml_nb.data import medmnist_dls
 from kdml_nb.cohort import cohort_learner
-from kdml_nb.distill import TeacherDistill, FeatureAlign, PeerDistill
+from kdml_nb.distill import TeacherDistill, FeatureAlign, PeerDistill, kd_ml
+from kdml_nb.detection_data import bccd_det_dls
+from kdml_nb.detect import make_detector, BoxDistill, DetMAP
 import kdml_nb.distributed  # fastai's DistributedDL broadcast on the CPU
 
 def net(width):
@@ -27,6 +31,14 @@ def build():
            PeerDistill(['a', 'b'], features={'a': 'body', 'b': 'body'}, adapter_bn=False)]
     return cohort_learner(dls, teacher=net(16), students={'a': net(8), 'b': net(4)}, cbs=cbs, metrics=accuracy)
 
+def build_detect():
+    "Detectors have batch norm, so DDP and one process cannot train the same numbers; the checks are across ranks."
+    dls = bccd_det_dls(size=64, bs=4, n=16, num_workers=0)
+    set_seed(0)
+    return cohort_learner(dls, teacher=make_detector('det_resnet18', 3, nf=16),
+                          students={'a': make_detector('det_mobilenetv2', 3, nf=16), 'b': make_detector('det_mobilenetv2', 3, nf=16)},
+                          cbs=[*kd_ml(), BoxDistill()], metrics=[DetMAP(3, '50'), DetMAP(3, '50:95')])
+
 class RecordBatches(Callback):
     "Keep every training batch this process sees, in order."
     def __init__(self): self.batches = []
@@ -38,10 +50,15 @@ def n_hooks(model): return sum(len(m._forward_hooks) for m in model.modules())
 if __name__ == '__main__':
     p = argparse.ArgumentParser()
     p.add_argument('--out', required=True); p.add_argument('--reference', action='store_true')
+    p.add_argument('--task', default='classify', choices=['classify', 'detect'])
     a = p.parse_args()
     out = Path(a.out)
-    learn = build()
-    if a.reference:
+    learn = build() if a.task == 'classify' else build_detect()
+    if a.reference and a.task == 'detect':
+        learn.model.load_state_dict(torch.load(out/'weights_rank0.pt'))
+        with learn.no_bar(), learn.no_logging(): vals = learn.validate()
+        (out/'metrics_reference.json').write_text(json.dumps(dict(zip(learn.recorder.metric_names[2:-1], map(float, vals)))))
+    elif a.reference:
         learn.model.load_state_dict(torch.load(out/'init.pt'))
         per_rank = [torch.load(out/f'batches_rank{r}.pt') for r in (0, 1)]
         glob = [(torch.cat([b0[0], b1[0]]), torch.cat([b0[1], b1[1]])) for b0, b1 in zip(*per_rank)]

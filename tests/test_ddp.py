@@ -29,3 +29,24 @@ def test_two_processes_match_one(tmp_path):
     # ... and equal to the single process's, computed on the whole validation set
     ref_m = json.loads((tmp_path/'metrics_reference.json').read_text())
     for k,v in ref_m.items(): assert abs(m0['metrics'][k] - v) < 1e-4, (k, m0['metrics'][k], v)
+
+def test_detection_cohort_under_ddp(tmp_path):
+    "A detection cohort (KD + ML with box distillation) under two processes: the ranks end with the same weights, the hooks are gone, and every member's mAP is gathered over both ranks' images: it equals one process's mAP of the same weights on the whole validation set."
+    pytest.importorskip('accelerate')
+    env = {**os.environ, 'OMP_NUM_THREADS': '1'}
+    torchrun = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2', '--master_port', '29562']
+    r = subprocess.run([*torchrun, str(HERE/'ddp_cohort.py'), '--task', 'detect', '--out', str(tmp_path)], capture_output=True, text=True, timeout=600, env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    r = subprocess.run([sys.executable, str(HERE/'ddp_cohort.py'), '--task', 'detect', '--out', str(tmp_path), '--reference'], capture_output=True, text=True, timeout=600, env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    w0, w1, init = (torch.load(tmp_path/f'{n}.pt') for n in ('weights_rank0', 'weights_rank1', 'init'))
+    for k in w0: assert torch.equal(w0[k], w1[k]), f'{k} differs across ranks'
+    assert not all(torch.equal(w0[k], init[k]) for k in w0)
+    m0, m1 = (json.loads((tmp_path/f'metrics_rank{r}.json').read_text()) for r in (0, 1))
+    assert m0['world'] == 2 and m0['steps'] == m1['steps'] == 2  # 16 smears, 2 ranks of 4 per step
+    assert m0['hooks_after_fit'] == m1['hooks_after_fit'] == 0
+    assert m0['metrics'] == m1['metrics']
+    maps = [k for k in m0['metrics'] if k.endswith(('_map50', '_map'))]
+    assert len(maps) == 8 and 'ensemble_map50' in maps  # teacher, a, b, ensemble at both IoU settings
+    ref = json.loads((tmp_path/'metrics_reference.json').read_text())
+    for k in maps: assert abs(m0['metrics'][k] - ref[k]) < 1e-6, (k, m0['metrics'][k], ref[k])

@@ -61,6 +61,8 @@ def test_detect_smoke(tmp_path):
     (['--box_kd', '1'], 'needs --task detect'),
     (['--task', 'track'], "unknown task 'track'"),
     (['--task', 'detect', '--subset', '4', '--bs', '16'], 'fewer than one batch of 16'),
+    (['--teacher_weights', 'teacher.pth'], 'it needs --offline'),
+    (['--offline', '--teacher_weights', '/no/such/run'], 'no /no/such/run'),
 ])
 def test_errors_are_one_line_before_training(tmp_path, args, msg):
     r = kdml_train(*args, '--out', str(tmp_path/'out'))
@@ -68,6 +70,16 @@ def test_errors_are_one_line_before_training(tmp_path, args, msg):
     lines = [l for l in r.stderr.splitlines() if l.strip()]
     assert len(lines) == 1 and lines[0].startswith('kdml_train: error:') and msg in lines[0], r.stderr
     assert not (tmp_path/'out').exists()  # nothing written
+
+def test_busy_output_folder(tmp_path):
+    "A second run into a folder that a run is writing stops at once, and leaves the folder as it was."
+    from kdml_nb.train import _FolderLock
+    lock = _FolderLock(tmp_path/'run')
+    try:
+        r = kdml_train('--out', str(tmp_path/'run'))
+        assert r.returncode == 2 and 'another kdml_train is writing into' in r.stderr, r.stderr
+    finally: lock.release()
+    assert not (tmp_path/'run').exists()  # the lock created it, nothing was written, so releasing removed it
 
 def test_ctrl_c_keeps_finished_seeds(tmp_path):
     "Interrupting after the first seed leaves that seed's results written, and exits 130."
