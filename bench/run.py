@@ -9,7 +9,11 @@ drift; times are medians over `--steps` training steps after two warm-up rounds.
    before `fit`), each variant in a fresh process, alternated over `--rounds` rounds;
 3. feature-alignment cost: extra time per step of `FeatureAlign` (1 and 3 layer pairs) and of the peer feature
    exchange, as a fraction of the cohort step;
-4. inference images/s of each member alone.
+4. inference images/s of each member alone;
+5. detection cohorts (`--only detect`): the cohort step / the sum of its members' steps for the dense detectors of
+   `kdml_nb.detect` (ResNet-34-style teacher, ResNet-18-style and MobileNetV2-style students), BCCD smears at 128 px,
+   batch 16, with KD + ML + box distillation and with learning styles on the `neck` maps.
+`--only` runs some sections and keeps the others' figures already in the results file.
 Writes `bench/results.json`, which `nbs/06_benchmarks.ipynb` turns into a table and a bar chart.
 """
 import argparse, json, os, subprocess, sys, time, warnings
@@ -98,6 +102,25 @@ def inference(dls):
     archs = ['resnet34', 'resnet18', 'mobilenetv2', 'resnet10', 'cnn']
     return {a: dict(params=n_params(make_model(a)), images_per_s=throughput(make_model(a), xb, reps=10)) for a in archs}
 
+def detect_overhead(steps):
+    "5. Detection cohorts: one cohort step against the sum of its members' plain steps."
+    from kdml_nb.detection_data import bccd_det_dls
+    from kdml_nb.detect import make_detector, DetLoss, BoxDistill
+    dls = bccd_det_dls(size=128, bs=16, n=16, num_workers=0)
+    variants = {'kd_ml_box': lambda: [*kd_ml(), BoxDistill()],
+                'styles_neck': lambda: learning_styles(teacher_layer='neck', a_layer='neck', b_layer='neck')}
+    archs = {'teacher': 'det_resnet34', 'a': 'det_resnet18', 'b': 'det_mobilenetv2'}
+    res = {}
+    for name, cbs in variants.items():
+        set_seed(0)
+        ms = {k: make_detector(a, 3) for k,a in archs.items()}
+        l = {'cohort': cohort_learner(dls, teacher=deepcopy(ms['teacher']), students={'a': deepcopy(ms['a']), 'b': deepcopy(ms['b'])}, cbs=cbs()),
+             **{k: Learner(dls, m, loss_func=DetLoss(3)) for k,m in ms.items()}}
+        t = timed_rounds(l, steps)
+        tot = sum(t[k] for k in archs)
+        res[name] = dict(cohort_s=t['cohort'], members_s=tot, ratio=t['cohort']/tot, members=list(archs.values()), each=t)
+    return res
+
 def rss_mb()->float:
     "Current resident memory of this process, from /proc (MB)."
     for l in Path('/proc/self/status').read_text().splitlines():
@@ -155,19 +178,27 @@ if __name__ == '__main__':
     p.add_argument('--steps', type=int, default=40)
     p.add_argument('--rounds', type=int, default=3)
     p.add_argument('--out', default=str(Path(__file__).parent/'results.json'))
-    p.add_argument('--only', default='overhead,fasterai,features,inference')
+    p.add_argument('--only', default='overhead,fasterai,features,inference,detect')
     p.add_argument('--kd-child'); p.add_argument('--child-out')
     a = p.parse_args()
     if a.kd_child: kd_child(a.kd_child, a.child_out); sys.exit(0)
-    res = dict(date=str(date.today()), command='python bench/run.py ' + ' '.join(sys.argv[1:]), torch=torch.__version__,
-               threads=torch.get_num_threads(), cpus=os.cpu_count(), batch=BS, steps=a.steps)
+    meta = dict(date=str(date.today()), command='python bench/run.py ' + ' '.join(sys.argv[1:]), torch=torch.__version__,
+                threads=torch.get_num_threads(), cpus=os.cpu_count(), batch=BS, steps=a.steps)
     only = a.only.split(',')
+    unknown = set(only) - {'overhead', 'fasterai', 'features', 'inference', 'detect'}
+    if unknown: p.error(f"unknown sections {sorted(unknown)}: use overhead, fasterai, features, inference, detect")
+    # a partial run keeps the other sections of the results file; each section records the run that measured it
+    res = json.loads(Path(a.out).read_text()) if Path(a.out).exists() and len(only) < 5 else {}
+    if len(only) == 5 or not res: res.update(meta)
+    res.setdefault('measured_by', {}).update({s: meta for s in only})
     dls = bench_dls()
     t0 = time.time()
     if 'overhead' in only: res['overhead'] = cohort_overhead(dls, a.steps); print('cohort overhead', json.dumps(res['overhead'], indent=1))
     if 'features' in only: res['features'] = feature_cost(dls, a.steps); print('feature cost', json.dumps(res['features'], indent=1))
     if 'inference' in only: res['inference'] = inference(dls); print('inference', json.dumps(res['inference'], indent=1))
     if 'fasterai' in only: res['fasterai'] = vs_fasterai(a.rounds); print('vs fasterai', json.dumps(res['fasterai'], indent=1))
-    res['wall_s'] = time.time() - t0
+    if 'detect' in only: res['detect'] = detect_overhead(a.steps); print('detection cohorts', json.dumps(res['detect'], indent=1))
+    if len(only) == 5 or 'wall_s' not in res: res['wall_s'] = time.time() - t0
+    meta['wall_s'] = time.time() - t0
     Path(a.out).write_text(json.dumps(res, indent=1))
-    print(f'wrote {a.out} in {res["wall_s"]:.0f} s')
+    print(f'wrote {a.out} in {meta["wall_s"]:.0f} s')

@@ -385,6 +385,7 @@ class _FolderLock:
     "An exclusive lock on a run's output folder (POSIX `flock`); a folder it created and left empty is removed on release."
     def __init__(self, path:Path):
         self.path, self.created, self.fd = path, not path.exists(), None
+        if path.exists() and not path.is_dir(): raise ValueError(f"--out {path} is a file: give a folder.")
         path.mkdir(parents=True, exist_ok=True)
         if fcntl is None: return  # no flock (Windows): no protection, as before
         self.fd = os.open(path, os.O_RDONLY)

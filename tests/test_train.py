@@ -71,6 +71,12 @@ def test_errors_are_one_line_before_training(tmp_path, args, msg):
     assert len(lines) == 1 and lines[0].startswith('kdml_train: error:') and msg in lines[0], r.stderr
     assert not (tmp_path/'out').exists()  # nothing written
 
+def test_output_is_a_file(tmp_path):
+    (tmp_path/'notes.txt').write_text('keep me')
+    r = kdml_train('--out', str(tmp_path/'notes.txt'))
+    assert r.returncode == 2 and 'is a file: give a folder' in r.stderr, r.stderr
+    assert (tmp_path/'notes.txt').read_text() == 'keep me'
+
 def test_busy_output_folder(tmp_path):
     "A second run into a folder that a run is writing stops at once, and leaves the folder as it was."
     from kdml_nb.train import _FolderLock
