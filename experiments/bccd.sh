@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The BCCD cell-crop experiments of nbs/05_experiments.ipynb: every method, teacher online and offline, 3 seeds,
 # all in parallel (they were run on one GPU). The offline teacher is trained once per seed, by kd_offline; kd_ml_offline
-# and styles_offline load it (--teacher_weights) once kd_offline is done. Usage: bash experiments/bccd.sh [OUTDIR]
+# and styles_offline load it (--teacher_weights; run_jobs.sh starts them once kd_offline is done). Usage: bash experiments/bccd.sh [OUTDIR]
 # Environment: SEEDS (default 0,1,2); JOBS="kd_offline kd_ml_offline ..." runs only those runs.
 set -euo pipefail
 out=${1:-experiments}/bccd/r34_r18_mbv2
@@ -10,8 +10,4 @@ jobs=${JOBS:-independent_online kd_online ml_online kd_ml_online styles_online k
 line() { local mode=${1##*_} m=${1%_*} extra=""
   [[ $mode == offline && $1 != kd_offline ]] && extra="--teacher_weights $out/kd_offline"
   echo "$out/$1 $common --method $m --$mode $extra"; }
-loads() { [[ $1 == *_offline && $1 != kd_offline ]]; }
-{ for j in $jobs; do if ! loads $j; then line $j; fi; done
-  echo wait
-  for j in $jobs; do if loads $j; then line $j; fi; done
-} | bash "$(dirname "$0")/run_jobs.sh"
+for j in $jobs; do line $j; done | bash "$(dirname "$0")/run_jobs.sh"

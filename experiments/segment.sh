@@ -21,8 +21,4 @@ line() {  # the job line of run $1; offline runs other than kd_offline load kd_o
   [[ $mode == offline && $j != kd_offline ]] && extra="$extra --teacher_weights $out/kd_offline"
   echo "$out/$j $common --method $m --$mode $extra"
 }
-loads() { [[ $1 == *_offline && $1 != kd_offline ]]; }
-{ for j in $jobs; do if ! loads $j; then line $j; fi; done
-  echo wait
-  for j in $jobs; do if loads $j; then line $j; fi; done
-} | bash "$(dirname "$0")/run_jobs.sh"
+for j in $jobs; do line $j; done | bash "$(dirname "$0")/run_jobs.sh"

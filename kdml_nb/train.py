@@ -19,7 +19,7 @@ from sklearn.metrics import balanced_accuracy_score, roc_auc_score, f1_score, co
 from .data import *
 from .data import _FAMILIES
 from .models import ARCHS, make_model, n_params
-from .cohort import cohort_learner, default_loss, MaskDice
+from .cohort import cohort_learner, default_loss, MaskDice, _load_weights
 from .distill import independent, kd, dml, kd_ml, learning_styles
 from .detection_data import bccd_det_dls, polyp_det_dls, det_dls, bccd_det_items, polyp_det_items
 from .detect import DET_ARCHS, make_detector, DetMAP, BoxDistill, near_objects
@@ -242,11 +242,14 @@ def environment()->dict:
     return dict(device=dev, threads=torch.get_num_threads(), torch=torch.__version__, fastai=fastai.__version__,
                 python=platform.python_version(), machine=platform.machine())
 
-def _atomic_save(obj, path:Path):
-    "`torch.save` through a temporary file in the same folder: never a half-written file."
+def _atomic_write(path:Path, data):
+    "Write `data` (text, or what `torch.save` takes) through a temporary file in the same folder: never a half-written file."
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix='.part'); os.close(fd)
-    try: torch.save(obj, tmp); os.replace(tmp, path)
+    try:
+        if isinstance(data, str): Path(tmp).write_text(data)
+        else: torch.save(data, tmp)
+        os.replace(tmp, path)
     finally:
         if os.path.exists(tmp): os.remove(tmp)
 
@@ -281,14 +284,14 @@ def run_seed(
     t0 = time.time()
     if req['offline'] and req.get('teacher_weights'):  # the teacher of an earlier offline run
         f = _teacher_file(req['teacher_weights'], seed)
-        try: teacher.load_state_dict(torch.load(f, map_location='cpu', weights_only=True))
+        try: _load_weights(teacher, f)
         except Exception as e:
             raise RequestError(f"--teacher_weights {f} does not fit a {req['teacher']} teacher for this data "
                                f"({' '.join(str(e).split())[:160]}): give the weights of a run with the same --teacher and --data.") from None
     elif req['offline']:
         tl = Learner(dls, teacher, loss_func=default_loss(dls), metrics=metric)
         with ctx(tl): tl.fit_one_cycle(epochs, lr)
-        if out is not None: _atomic_save(teacher.state_dict(), out/f'teacher_seed{seed}.pth')  # for --teacher_weights
+        if out is not None: _atomic_write(out/f'teacher_seed{seed}.pth', teacher.state_dict())  # for --teacher_weights
     learn = cohort_learner(dls, teacher=teacher, students=students, cbs=method_cbs(req, names), metrics=metric, offline=req['offline'], teacher_weights=True if req['offline'] else None)
     with ctx(learn): learn.fit_one_cycle(epochs, lr)
     train_s = time.time() - t0
@@ -354,11 +357,6 @@ def summarise(rows:pd.DataFrame)->pd.DataFrame:
     for c in num: res[f'{c}_sd'] = sd[c]
     res.insert(0, 'n_seeds', rows.groupby('member', sort=False).size())
     return res
-
-def _atomic_write(path:Path, text:str):
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix='.part')
-    with os.fdopen(fd, 'w') as f: f.write(text)
-    os.replace(tmp, path)
 
 def write_results(rows:pd.DataFrame, out:Path, command:str='', env:dict|None=None):
     "Write `results.csv` (one row per seed and member) and `results.json` (command, environment, rows, summary)."
