@@ -102,11 +102,13 @@ def inference(dls):
     archs = ['resnet34', 'resnet18', 'mobilenetv2', 'resnet10', 'cnn']
     return {a: dict(params=n_params(make_model(a)), images_per_s=throughput(make_model(a), xb, reps=10)) for a in archs}
 
+DET_BS, DET_SIZE = 16, 128  # the detection section's batch: BCCD smears at 128 px
+
 def detect_overhead(steps):
     "5. Detection cohorts: one cohort step against the sum of its members' plain steps."
     from kdml_nb.detection_data import bccd_det_dls
     from kdml_nb.detect import make_detector, DetLoss, BoxDistill
-    dls = bccd_det_dls(size=128, bs=16, n=16, num_workers=0)
+    dls = bccd_det_dls(size=DET_SIZE, bs=DET_BS, n=DET_BS, num_workers=0)
     variants = {'kd_ml_box': lambda: [*kd_ml(), BoxDistill()],
                 'styles_neck': lambda: learning_styles(teacher_layer='neck', a_layer='neck', b_layer='neck')}
     archs = {'teacher': 'det_resnet34', 'a': 'det_resnet18', 'b': 'det_mobilenetv2'}
@@ -191,6 +193,7 @@ if __name__ == '__main__':
     res = json.loads(Path(a.out).read_text()) if Path(a.out).exists() and len(only) < 5 else {}
     if len(only) == 5 or not res: res.update(meta)
     res.setdefault('measured_by', {}).update({s: meta for s in only})
+    if 'detect' in only: res['measured_by']['detect'] = {**meta, 'batch': DET_BS, 'size': DET_SIZE, 'data': 'bccd'}
     dls = bench_dls()
     t0 = time.time()
     if 'overhead' in only: res['overhead'] = cohort_overhead(dls, a.steps); print('cohort overhead', json.dumps(res['overhead'], indent=1))
