@@ -300,14 +300,15 @@ def seg_dls(
     invert:bool=False, # Foreground is the dark part of the mask
     bs:int=8, # Batch size
     aug:bool=True, # Flips, rotations and lighting on the training set
-    seed:int=0, # Seed of the image-level split
+    seed:int=0, # Seed of the image-level split and of shuffling
+    split_seed:int|None=None, # Seed of the split alone, if it must not follow `seed`
     verbose:bool=False, # Print the summary table
     **kwargs, # Passed to `DataBlock.dataloaders`
 )->DataLoaders:
     "Segmentation `DataLoaders` split by image, from resized images or tiles; `dls.info` summarises them."
     if not pairs: raise ValueError("No image/mask pairs given: check the folders passed to `seg_pairs`.")
     if (size is None) == (patch is None): raise ValueError("Give exactly one of `size` (resize) or `patch` (tiles).")
-    rng = np.random.RandomState(seed)
+    rng = np.random.RandomState(seed if split_seed is None else split_seed)
     n_val = max(1, int(round(len(pairs)*valid_pct))) if valid_pct > 0 else 0
     if n_val >= len(pairs): raise ValueError(f"valid_pct={valid_pct} leaves no training image out of {len(pairs)}.")
     order = rng.permutation(len(pairs))
@@ -359,20 +360,23 @@ def polyp_dls(
     valid_pct:float=0.2, # Fraction of images held out
     test_pct:float=0., # Fraction of images kept apart as a test loader
     n:int|None=None, # Use only `n` images (seeded), for quick runs
-    seed:int=0, # Split seed
+    seed:int=0, # Seed of the split and of shuffling
+    split_seed:int|None=None, # Seed of the choice of `n` images and of the test and validation split, if it must not follow `seed`
     **kwargs, # Passed to `seg_dls`
 )->DataLoaders:
     "Polyp segmentation (Kvasir-SEG, CVC-ClinicDB): images resized, split by image."
     if dataset not in ('kvasir-seg', 'cvc-clinicdb'): raise ValueError(f"Unknown polyp dataset {dataset!r}: use 'kvasir-seg' or 'cvc-clinicdb'.")
     p = _family_path(path, 'polyps', dataset)
     pairs = seg_pairs(p/'images', p/'masks', mask_stem=lambda s: s.replace('_fram', '_mask'))
-    rng = np.random.RandomState(seed)
+    ss = seed if split_seed is None else split_seed
+    rng = np.random.RandomState(ss)
     if n: pairs = [pairs[i] for i in sorted(rng.choice(len(pairs), min(n, len(pairs)), replace=False))]
     n_test = int(round(len(pairs)*test_pct))
     order = rng.permutation(len(pairs))
     test = [pairs[i] for i in sorted(order[:n_test])]
     rest = [pairs[i] for i in sorted(order[n_test:])]
-    return seg_dls(rest, valid_pct=valid_pct, test_pairs=test or None, size=size, codes=('background', 'polyp'), seed=seed, **kwargs)
+    return seg_dls(rest, valid_pct=valid_pct, test_pairs=test or None, size=size, codes=('background', 'polyp'), seed=seed,
+                   split_seed=ss, **kwargs)
 
 def drive_dls(
     path:Path|None=None, # DRIVE folder with `training/` and `testing/` (default: `<data>/retina/drive`)

@@ -120,13 +120,14 @@ def det_dls(
     bs:int=8, # Batch size
     aug:bool=True, # Flips and small zooms on the training set (boxes move with the image)
     seed:int=0, # Split and shuffling seed
+    split_seed:int|None=None, # Seed of the random split alone, if it must not follow `seed`
     **kwargs, # Passed to `DataBlock.dataloaders`
 )->DataLoaders:
     "Detection `DataLoaders` from `DetItem`s with fastai's `ImageBlock`, `BBoxBlock` and `BBoxLblBlock`."
     if not items: raise ValueError("No detection items: check the data folder (an empty list was given).")
     bad = {l for it in items for l in it.labels} - set(vocab)
     if bad: raise ValueError(f"labels {sorted(bad)} are not in the vocabulary {list(vocab)}.")
-    splitter = FixedSplitter(splits) if splits is not None else RandomSplitter(valid_pct, seed=seed)
+    splitter = FixedSplitter(splits) if splits is not None else RandomSplitter(valid_pct, seed=seed if split_seed is None else split_seed)
     batch_tfms = [*(aug_transforms(do_flip=True, flip_vert=True, max_rotate=0., max_zoom=1.1, max_warp=0.,
                                    max_lighting=0.2) if aug else []), Normalize.from_stats(*imagenet_stats)]
     dblock = DataBlock(blocks=(ImageBlock, BBoxBlock, BBoxLblBlock(vocab=list(vocab))), n_inp=1,
@@ -160,19 +161,21 @@ def polyp_det_dls(
     size:int=256, # Images resized to `size`x`size`
     valid_pct:float=0.2, # Fraction of the non-test images held out for validation
     test_pct:float=0.2, # Fraction of images kept apart as the test set (`dls[2]`)
-    seed:int=0, # Split seed: the same test images as `polyp_dls` with this seed
+    seed:int=0, # Split and shuffling seed: the same test images as `polyp_dls` with this seed
+    split_seed:int|None=None, # Seed of the choice of `n` images and of the split alone, if it must not follow `seed`
     bs:int=8, # Batch size
     n:int|None=None, # Use only `n` images (seeded, the same as `polyp_dls`), for quick runs
     **kwargs, # Passed to `det_dls`
 )->DataLoaders:
     "Polyp detection (class `polyp`), split by image: test images as in `polyp_dls`, then a seeded validation split."
     items = polyp_det_items(path, dataset, boxes=boxes)
-    rng = np.random.RandomState(seed)
+    ss = seed if split_seed is None else split_seed
+    rng = np.random.RandomState(ss)
     if n: items = [items[i] for i in sorted(rng.choice(len(items), min(n, len(items)), replace=False))]
     order = rng.permutation(len(items))
     n_test = int(round(len(items)*test_pct))
     test, rest = sorted(order[:n_test]), sorted(order[n_test:])
     n_valid = int(round(len(rest)*valid_pct))
-    perm = np.random.RandomState(seed).permutation(len(rest))
+    perm = np.random.RandomState(ss).permutation(len(rest))
     valid, train = sorted(rest[i] for i in perm[:n_valid]), sorted(rest[i] for i in perm[n_valid:])
     return det_dls(items, ('polyp',), splits=[list(train), list(valid), list(test)], size=size, bs=bs, seed=seed, **kwargs)

@@ -67,6 +67,7 @@ def _is_voc(p:Path)->bool: return (p/'Annotations').is_dir() and (p/'JPEGImages'
 def check_request(
     task:str, data:str, method:str, teacher:str, students:list, offline:bool=False, epochs:int=1, seeds:list=(0,),
     feat_loss:str='mse', feat_weight:float=1., box_kd:float=0., feat_bg:float=1., teacher_weights:str|None=None,
+    split_seed:int|None=None,
 )->dict:
     "Validate a `kdml_train` request; raise `ValueError`/`FileNotFoundError` with a one-line message."
     if task not in TASKS: raise ValueError(f"unknown task {task!r}: use classify, segment or detect.")
@@ -93,6 +94,8 @@ def check_request(
     if teacher_weights:
         if not offline: raise ValueError("--teacher_weights loads a trained teacher, which then stays frozen: it needs --offline.")
         for s in seeds: _teacher_file(teacher_weights, s)
+    if split_seed is not None and (task == 'classify' or data == 'bccd'):
+        raise ValueError(f"--split_seed fixes a split that is drawn at random; {data} comes with its own splits: leave it out.")
     known = data in SEG_DATA or data in CLS_DATA
     if task == 'detect':
         if data in DET_DATA: pass
@@ -121,7 +124,7 @@ def check_request(
                                     f"({root or 'none found'}); set KDML_DATA to the folder that holds it.")
     return dict(task=task, data=data, method=method, teacher=teacher, students=list(students), offline=offline,
                 feat_loss=feat_loss, feat_weight=float(feat_weight), box_kd=float(box_kd), feat_bg=float(feat_bg),
-                teacher_weights=str(teacher_weights) if teacher_weights else None)
+                teacher_weights=str(teacher_weights) if teacher_weights else None, split_seed=split_seed)
 
 def _teacher_file(weights, seed:int)->Path:
     "The weights file of the offline teacher of `seed`: `weights` itself, or `weights/teacher_seed{seed}.pth`."
@@ -150,24 +153,26 @@ def task_dls(
     size:int|None=None, # Image size (resize) where the loader takes one
     subset:int|None=None, # Items per split (MedMNIST) or images (segmentation sets), for quick runs
     seed:int=0, # Seed of splits and shuffling
+    split_seed:int|None=None, # Seed of the drawn splits alone (polyps, validation images of DRIVE and folders); default `seed`
 )->DataLoaders:
     "The `DataLoaders` of a dataset, with a test loader where the dataset has a test split."
+    ss = dict(seed=seed, split_seed=split_seed)
     if task == 'detect':
         if data == 'bccd': return bccd_det_dls(size=size or 256, bs=bs, seed=seed, n=subset)
-        if data in ('kvasir-seg', 'cvc-clinicdb'): return polyp_det_dls(data, size=size or 256, bs=bs, seed=seed, n=subset)
+        if data in ('kvasir-seg', 'cvc-clinicdb'): return polyp_det_dls(data, size=size or 256, bs=bs, n=subset, **ss)
         p = Path(data)
         if _is_voc(p): return bccd_det_dls(p, size=size or 256, bs=bs, seed=seed, n=subset)
         items = polyp_det_items(p, boxes='mask')[:subset]
-        return det_dls(items, ('polyp',), size=size or 256, bs=bs, seed=seed)
+        return det_dls(items, ('polyp',), size=size or 256, bs=bs, **ss)
     if task == 'classify':
         if data == 'bccd': return bccd_crops_dls(size=size or 64, bs=bs, seed=seed)
         return medmnist_dls(data, size=size, bs=bs, subset=subset, seed=seed)
-    if data in ('kvasir-seg', 'cvc-clinicdb'): return polyp_dls(dataset=data, size=size or 128, bs=bs, n=subset, test_pct=0.2, seed=seed)
-    if data == 'drive': return drive_dls(bs=bs, seed=seed, **({'patch': size} if size else {}))
-    if data == 'chasedb1': return chase_dls(bs=bs, seed=seed, **({'patch': size} if size else {}))
-    if data == 'isbi2012': return isbi_dls(bs=bs, seed=seed, **({'patch': size} if size else {}))
+    if data in ('kvasir-seg', 'cvc-clinicdb'): return polyp_dls(dataset=data, size=size or 128, bs=bs, n=subset, test_pct=0.2, **ss)
+    if data == 'drive': return drive_dls(bs=bs, **ss, **({'patch': size} if size else {}))
+    if data == 'chasedb1': return chase_dls(bs=bs, **ss, **({'patch': size} if size else {}))
+    if data == 'isbi2012': return isbi_dls(bs=bs, **ss, **({'patch': size} if size else {}))
     p = Path(data)
-    return seg_dls(seg_pairs(p/'images', p/'masks'), size=size or 128, bs=bs, seed=seed)
+    return seg_dls(seg_pairs(p/'images', p/'masks'), size=size or 128, bs=bs, **ss)
 
 # %% ../nbs/04_train.ipynb #a8fae574
 def evaluate(learn, ds_idx:int|None=None, preds:tuple|None=None)->pd.DataFrame:
@@ -270,7 +275,7 @@ def run_seed(
     "Train and evaluate one cohort; one row per member and for the ensemble."
     set_seed(seed, reproducible=True)
     task = req['task']
-    dls = task_dls(task, req['data'], bs=bs, size=size, subset=subset, seed=seed)
+    dls = task_dls(task, req['data'], bs=bs, size=size, subset=subset, seed=seed, split_seed=req.get('split_seed'))
     if len(dls.train) == 0:  # fastai drops the last partial training batch: fewer items than bs would train nothing
         raise RequestError(f"the training set has {len(dls.train_ds)} items, fewer than one batch of {bs}: use a smaller --bs or a larger --subset.")
     c_in = dls.one_batch()[0].shape[1]
@@ -311,6 +316,7 @@ def run_seed(
     res['teacher_mode'] = 'offline' if req['offline'] else 'online'
     if req['method'] == 'styles': res['feat_loss'], res['feat_weight'] = req.get('feat_loss', 'mse'), req.get('feat_weight', 1.)
     if task == 'detect': res['box_kd'], res['feat_bg'] = req.get('box_kd', 0.), req.get('feat_bg', 1.)
+    if req.get('split_seed') is not None: res['split_seed'] = req['split_seed']
     res['train_s'], res['split'] = round(train_s, 1), res.attrs['split']
     env = environment()
     res['device'], res['threads'] = env['device'], env['threads']
@@ -350,7 +356,7 @@ def _overlays(learn, n:int=3):
 # %% ../nbs/04_train.ipynb #5dad401c
 def summarise(rows:pd.DataFrame)->pd.DataFrame:
     "Mean and standard deviation over seeds of every numeric column, per member."
-    num = [c for c in rows.columns if c not in ('seed', 'threads') and pd.api.types.is_numeric_dtype(rows[c])]
+    num = [c for c in rows.columns if c not in ('seed', 'split_seed', 'threads') and pd.api.types.is_numeric_dtype(rows[c])]
     g = rows.groupby('member', sort=False)[num]
     res = g.mean().round(4)
     sd = g.std().round(4)
@@ -415,6 +421,7 @@ def kdml_train(
     box_kd:float=0., # Detection: weight of box distillation where the teacher is confident (kd, kd_ml; styles: student A)
     feat_bg:float=1., # Detection, styles: weight of feature locations away from objects (1: uniform; e.g. 0.25)
     teacher_weights:str=None, # With --offline: a trained teacher's .pth, or the --out folder of an offline run (teacher_seed{N}.pth per seed)
+    split_seed:int=None, # Polyps, DRIVE, folders: draw the test/validation images with this seed for every seed (default: each seed draws its own)
     out:str='runs/kdml', # Output folder
 ):
     "Train a teacher and students with a distillation method and report every member on the test split."
@@ -427,7 +434,7 @@ def kdml_train(
         data, teacher, students, bs = data or d['data'], teacher or d['teacher'], students or d['students'], bs or d['bs']
         req = check_request(task, data, method, teacher, [s.strip() for s in students.split(',') if s.strip()],
                             offline=offline, epochs=epochs, seeds=seed_list, feat_loss=feat_loss, feat_weight=feat_weight,
-                            box_kd=box_kd, feat_bg=feat_bg, teacher_weights=teacher_weights)
+                            box_kd=box_kd, feat_bg=feat_bg, teacher_weights=teacher_weights, split_seed=split_seed)
         outp, rows, stop = Path(out), [], []
         lock = _FolderLock(outp)
     except (ValueError, FileNotFoundError) as e:

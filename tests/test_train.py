@@ -25,10 +25,12 @@ def test_classify_smoke(tmp_path):
 
 def test_segment_smoke(tmp_path):
     r = kdml_train('--task', 'segment', '--data', 'cvc-clinicdb', '--method', 'kd_ml', '--teacher', 'unet_tiny',
-                   '--students', 'unet_tiny,unet_tiny', '--epochs', '1', '--bs', '4', '--size', '64', '--out', str(tmp_path))
+                   '--students', 'unet_tiny,unet_tiny', '--epochs', '1', '--bs', '4', '--size', '64', '--seeds', '0,1',
+                   '--split_seed', '5', '--out', str(tmp_path))
     assert r.returncode == 0, r.stderr[-2000:]
     res = pd.read_csv(tmp_path/'results.csv')
-    assert res.member.tolist() == ['teacher', 'unet_tiny_1', 'unet_tiny_2', 'ensemble']
+    assert res.member.tolist() == ['teacher', 'unet_tiny_1', 'unet_tiny_2', 'ensemble']*2
+    assert res.seed.tolist() == [0]*4 + [1]*4 and (res.split_seed == 5).all()  # both seeds test on the same images
     assert res[['dice', 'iou']].notna().all().all() and (res.dice.between(0, 1)).all()
     assert (tmp_path/'masks_seed0.png').exists()
 
@@ -63,6 +65,7 @@ def test_detect_smoke(tmp_path):
     (['--task', 'detect', '--subset', '4', '--bs', '16'], 'fewer than one batch of 16'),
     (['--teacher_weights', 'teacher.pth'], 'it needs --offline'),
     (['--offline', '--teacher_weights', '/no/such/run'], 'no /no/such/run'),
+    (['--split_seed', '0'], 'pneumoniamnist comes with its own splits'),
 ])
 def test_errors_are_one_line_before_training(tmp_path, args, msg):
     r = kdml_train(*args, '--out', str(tmp_path/'out'))
