@@ -94,7 +94,7 @@ def check_request(
     if teacher_weights:
         if not offline: raise ValueError("--teacher_weights loads a trained teacher, which then stays frozen: it needs --offline.")
         for s in seeds: _teacher_file(teacher_weights, s)
-    if split_seed is not None and (task == 'classify' or data == 'bccd'):
+    if split_seed is not None and (task == 'classify' or data == 'bccd' or (task == 'detect' and _is_voc(Path(data).expanduser()))):
         raise ValueError(f"--split_seed fixes a split that is drawn at random; {data} comes with its own splits: leave it out.")
     known = data in SEG_DATA or data in CLS_DATA
     if task == 'detect':
