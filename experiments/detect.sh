@@ -3,7 +3,8 @@
 # ResNet-18-style and a MobileNetV2-style detector (15% and 11% of its parameters), every method, teacher online and
 # offline, in parallel through run_jobs.sh (the offline teacher is trained once per seed by kd_offline; the other
 # offline runs load it with --teacher_weights). kd_ml_box / styles_box add box distillation (--box_kd 1); styles_box also
-# weights the feature flows towards objects (--feat_bg 0.25).
+# weights the feature flows towards objects (--feat_bg 0.25). The polyp sets have no official split: --split_seed 0 tests
+# every seed on the same images (the CPU pilots of page 11 predate it and draw a split per seed).
 # Usage: bash experiments/detect.sh DATA [OUTDIR]     DATA: bccd, kvasir-seg or cvc-clinicdb
 # Environment: JOBS="kd_ml_online styles_online ..." runs only those jobs; OPTS replaces the dataset's training options;
 # SEEDS (default 0,1,2); TAG names the run folder (default r34_r18_mbv2).
@@ -11,8 +12,8 @@ set -euo pipefail
 data=${1:?give bccd, kvasir-seg or cvc-clinicdb}
 case $data in
   bccd)         opts="--epochs 30 --bs 16 --size 256" ;;   # 205 training smears
-  kvasir-seg)   opts="--epochs 20 --bs 16 --size 256" ;;   # 640 training images, boxes from its own file
-  cvc-clinicdb) opts="--epochs 60 --bs 4 --size 256" ;;    # 12 training frames, boxes from the masks
+  kvasir-seg)   opts="--epochs 20 --bs 16 --size 256 --split_seed 0" ;;   # 640 training images, boxes from its own file
+  cvc-clinicdb) opts="--epochs 60 --bs 4 --size 256 --split_seed 0" ;;    # 12 training frames, boxes from the masks
   *) echo "unknown dataset $data" >&2; exit 2 ;;
 esac
 out=${2:-experiments/detection}/$data/${TAG:-r34_r18_mbv2}
