@@ -7,7 +7,5 @@ set -euo pipefail
 out=${1:-experiments}/bccd/r34_r18_mbv2
 common="--task classify --data bccd --teacher resnet34 --students resnet18,mobilenetv2 --epochs 10 --bs 128 --seeds ${SEEDS:-0,1,2}"
 jobs=${JOBS:-independent_online kd_online ml_online kd_ml_online styles_online kd_offline kd_ml_offline styles_offline}
-line() { local mode=${1##*_} m=${1%_*} extra=""
-  [[ $mode == offline && $1 != kd_offline ]] && extra="--teacher_weights $out/kd_offline"
-  echo "$out/$1 $common --method $m --$mode $extra"; }
-for j in $jobs; do line $j; done | bash "$(dirname "$0")/run_jobs.sh"
+source "$(dirname "$0")/jobs.sh"
+for j in $jobs; do job_line "$out" "$common" $j; done | bash "$(dirname "$0")/run_jobs.sh"

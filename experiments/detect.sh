@@ -19,11 +19,11 @@ esac
 out=${2:-experiments/detection}/$data/${TAG:-r34_r18_mbv2}
 common="--task detect --data $data --teacher det_resnet34 --students det_resnet18,det_mobilenetv2 --seeds ${SEEDS:-0,1,2} --lr 3e-3 ${OPTS:-$opts}"
 jobs=${JOBS:-independent_online kd_online ml_online kd_ml_online styles_online kd_ml_box_online styles_box_online kd_offline kd_ml_offline styles_offline}
-line() {  # the job line of run $1; offline runs other than kd_offline load kd_offline's teacher
-  local j=$1 mode=${1##*_} m=${1%_*} extra=""
-  [[ $m == kd_ml_box ]] && { m=kd_ml; extra="--box_kd 1"; }
-  [[ $m == styles_box ]] && { m=styles; extra="--box_kd 1 --feat_bg 0.25"; }
-  [[ $mode == offline && $j != kd_offline ]] && extra="$extra --teacher_weights $out/kd_offline"
-  echo "$out/$j $common --method $m --$mode $extra"
-}
-for j in $jobs; do line $j; done | bash "$(dirname "$0")/run_jobs.sh"
+source "$(dirname "$0")/jobs.sh"
+for j in $jobs; do
+  case $j in
+    kd_ml_box_*)  job_line "$out" "$common" $j kd_ml "--box_kd 1" ;;
+    styles_box_*) job_line "$out" "$common" $j styles "--box_kd 1 --feat_bg 0.25" ;;
+    *)            job_line "$out" "$common" $j ;;
+  esac
+done | bash "$(dirname "$0")/run_jobs.sh"

@@ -15,10 +15,7 @@ case $data in
 esac
 common="--task segment --data $data --teacher unet --students unet_small,unet_tiny --seeds 0,1,2 --lr 3e-3 $opts"
 jobs=${JOBS:-independent_online kd_online ml_online kd_ml_online styles_online styles_at_online kd_offline kd_ml_offline styles_offline styles_at_offline}
-line() {  # the job line of run $1; offline runs other than kd_offline load kd_offline's teacher
-  local j=$1 mode=${1##*_} m=${1%_*} extra=""
-  [[ $m == styles_at ]] && { m=styles; extra="--feat_loss at"; }
-  [[ $mode == offline && $j != kd_offline ]] && extra="$extra --teacher_weights $out/kd_offline"
-  echo "$out/$j $common --method $m --$mode $extra"
-}
-for j in $jobs; do line $j; done | bash "$(dirname "$0")/run_jobs.sh"
+source "$(dirname "$0")/jobs.sh"
+for j in $jobs; do  # styles_at: learning styles with attention transfer as its feature loss
+  if [[ $j == styles_at_* ]]; then job_line "$out" "$common" $j styles "--feat_loss at"; else job_line "$out" "$common" $j; fi
+done | bash "$(dirname "$0")/run_jobs.sh"
