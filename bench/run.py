@@ -103,6 +103,7 @@ def inference(dls):
     return {a: dict(params=n_params(make_model(a)), images_per_s=throughput(make_model(a), xb, reps=10)) for a in archs}
 
 DET_BS, DET_SIZE = 16, 128  # the detection section's batch: BCCD smears at 128 px
+SECTION_META = {'detect': dict(batch=DET_BS, size=DET_SIZE, data='bccd')}  # where a section's data differ from the top level's
 
 def detect_overhead(steps):
     "5. Detection cohorts: one cohort step against the sum of its members' plain steps."
@@ -192,8 +193,7 @@ if __name__ == '__main__':
     # a partial run keeps the other sections of the results file; each section records the run that measured it
     res = json.loads(Path(a.out).read_text()) if Path(a.out).exists() and len(only) < 5 else {}
     if len(only) == 5 or not res: res.update(meta)
-    res.setdefault('measured_by', {}).update({s: meta for s in only})
-    if 'detect' in only: res['measured_by']['detect'] = {**meta, 'batch': DET_BS, 'size': DET_SIZE, 'data': 'bccd'}
+    res.setdefault('measured_by', {}).update({s: {**meta, **SECTION_META.get(s, {})} for s in only})
     dls = bench_dls()
     t0 = time.time()
     if 'overhead' in only: res['overhead'] = cohort_overhead(dls, a.steps); print('cohort overhead', json.dumps(res['overhead'], indent=1))

@@ -353,6 +353,13 @@ def _family_path(path, *parts):
     if not p.exists(): raise FileNotFoundError(f"{p} does not exist: pass `path=` to the dataset's folder, or set KDML_DATA.")
     return p
 
+def _polyp_draw(n_items:int, n:int|None, test_pct:float, seed:int)->tuple:
+    "The seeded draw of a polyp set that `polyp_dls` and `polyp_det_dls` share: indices of the `n` chosen images (all if `n` is None), then positions in that choice of the test images and of the rest."
+    rng = np.random.RandomState(seed)
+    chosen = sorted(rng.choice(n_items, min(n, n_items), replace=False)) if n else list(range(n_items))
+    order, n_test = rng.permutation(len(chosen)), int(round(len(chosen)*test_pct))
+    return chosen, sorted(order[:n_test]), sorted(order[n_test:])
+
 def polyp_dls(
     path:Path|None=None, # Folder with `images/` and `masks/` (default: `<data>/polyps/<dataset>`)
     dataset:str='kvasir-seg', # 'kvasir-seg' or 'cvc-clinicdb' (used for the default path and mask names)
@@ -369,14 +376,10 @@ def polyp_dls(
     p = _family_path(path, 'polyps', dataset)
     pairs = seg_pairs(p/'images', p/'masks', mask_stem=lambda s: s.replace('_fram', '_mask'))
     ss = seed if split_seed is None else split_seed
-    rng = np.random.RandomState(ss)
-    if n: pairs = [pairs[i] for i in sorted(rng.choice(len(pairs), min(n, len(pairs)), replace=False))]
-    n_test = int(round(len(pairs)*test_pct))
-    order = rng.permutation(len(pairs))
-    test = [pairs[i] for i in sorted(order[:n_test])]
-    rest = [pairs[i] for i in sorted(order[n_test:])]
-    return seg_dls(rest, valid_pct=valid_pct, test_pairs=test or None, size=size, codes=('background', 'polyp'), seed=seed,
-                   split_seed=ss, **kwargs)
+    chosen, test, rest = _polyp_draw(len(pairs), n, test_pct, ss)
+    pairs = [pairs[i] for i in chosen]
+    return seg_dls([pairs[i] for i in rest], valid_pct=valid_pct, test_pairs=[pairs[i] for i in test] or None, size=size,
+                   codes=('background', 'polyp'), seed=seed, split_seed=ss, **kwargs)
 
 def drive_dls(
     path:Path|None=None, # DRIVE folder with `training/` and `testing/` (default: `<data>/retina/drive`)

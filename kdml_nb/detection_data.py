@@ -14,7 +14,7 @@ import torch
 from scipy import ndimage
 from torchvision.ops import masks_to_boxes, box_iou
 from fastai.vision.all import *
-from .data import (BCCD_CLASSES, FixedSplitter, bccd_boxes, check_boxes, read_mask, seg_pairs, _family_path)
+from .data import (BCCD_CLASSES, FixedSplitter, bccd_boxes, check_boxes, read_mask, seg_pairs, _family_path, _polyp_draw)
 
 # %% auto #0
 __all__ = ['DetItem', 'bccd_det_items', 'mask_boxes', 'kvasir_file_boxes', 'polyp_det_items', 'box_agreement', 'det_dls',
@@ -170,11 +170,8 @@ def polyp_det_dls(
     "Polyp detection (class `polyp`), split by image: test images as in `polyp_dls`, then a seeded validation split."
     items = polyp_det_items(path, dataset, boxes=boxes)
     ss = seed if split_seed is None else split_seed
-    rng = np.random.RandomState(ss)
-    if n: items = [items[i] for i in sorted(rng.choice(len(items), min(n, len(items)), replace=False))]
-    order = rng.permutation(len(items))
-    n_test = int(round(len(items)*test_pct))
-    test, rest = sorted(order[:n_test]), sorted(order[n_test:])
+    chosen, test, rest = _polyp_draw(len(items), n, test_pct, ss)  # the same images as `polyp_dls`
+    items = [items[i] for i in chosen]
     n_valid = int(round(len(rest)*valid_pct))
     perm = np.random.RandomState(ss).permutation(len(rest))
     valid, train = sorted(rest[i] for i in perm[:n_valid]), sorted(rest[i] for i in perm[n_valid:])

@@ -27,7 +27,7 @@ from .detect import DET_ARCHS, make_detector, DetMAP, BoxDistill, near_objects
 # %% auto #0
 __all__ = ['METHODS', 'TASKS', 'SEG_DATA', 'DET_DATA', 'DATA_DIRS', 'CLS_DATA', 'TASK_DEFAULTS', 'arch_task', 'student_names',
            'RequestError', 'check_request', 'method_cbs', 'task_dls', 'evaluate', 'throughput', 'epoch_seconds',
-           'environment', 'run_seed', 'summarise', 'write_results', 'kdml_train']
+           'environment', 'run_seed', 'summarise', 'write_results', 'paired_gain', 'kdml_train']
 
 # %% ../nbs/04_train.ipynb #7380a716
 # each method: (student names, feature loss, feature weight, feature layer, feature location weights) -> callbacks;
@@ -156,23 +156,23 @@ def task_dls(
     split_seed:int|None=None, # Seed of the drawn splits alone (polyps, validation images of DRIVE and folders); default `seed`
 )->DataLoaders:
     "The `DataLoaders` of a dataset, with a test loader where the dataset has a test split."
-    ss = dict(seed=seed, split_seed=split_seed)
+    seeds = dict(seed=seed, split_seed=split_seed)
     if task == 'detect':
         if data == 'bccd': return bccd_det_dls(size=size or 256, bs=bs, seed=seed, n=subset)
-        if data in ('kvasir-seg', 'cvc-clinicdb'): return polyp_det_dls(data, size=size or 256, bs=bs, n=subset, **ss)
+        if data in ('kvasir-seg', 'cvc-clinicdb'): return polyp_det_dls(data, size=size or 256, bs=bs, n=subset, **seeds)
         p = Path(data)
         if _is_voc(p): return bccd_det_dls(p, size=size or 256, bs=bs, seed=seed, n=subset)
         items = polyp_det_items(p, boxes='mask')[:subset]
-        return det_dls(items, ('polyp',), size=size or 256, bs=bs, **ss)
+        return det_dls(items, ('polyp',), size=size or 256, bs=bs, **seeds)
     if task == 'classify':
         if data == 'bccd': return bccd_crops_dls(size=size or 64, bs=bs, seed=seed)
         return medmnist_dls(data, size=size, bs=bs, subset=subset, seed=seed)
-    if data in ('kvasir-seg', 'cvc-clinicdb'): return polyp_dls(dataset=data, size=size or 128, bs=bs, n=subset, test_pct=0.2, **ss)
-    if data == 'drive': return drive_dls(bs=bs, **ss, **({'patch': size} if size else {}))
-    if data == 'chasedb1': return chase_dls(bs=bs, **ss, **({'patch': size} if size else {}))
-    if data == 'isbi2012': return isbi_dls(bs=bs, **ss, **({'patch': size} if size else {}))
+    if data in ('kvasir-seg', 'cvc-clinicdb'): return polyp_dls(dataset=data, size=size or 128, bs=bs, n=subset, test_pct=0.2, **seeds)
+    if data == 'drive': return drive_dls(bs=bs, **seeds, **({'patch': size} if size else {}))
+    if data == 'chasedb1': return chase_dls(bs=bs, **seeds, **({'patch': size} if size else {}))
+    if data == 'isbi2012': return isbi_dls(bs=bs, **seeds, **({'patch': size} if size else {}))
     p = Path(data)
-    return seg_dls(seg_pairs(p/'images', p/'masks'), size=size or 128, bs=bs, **ss)
+    return seg_dls(seg_pairs(p/'images', p/'masks'), size=size or 128, bs=bs, **seeds)
 
 # %% ../nbs/04_train.ipynb #a8fae574
 def evaluate(learn, ds_idx:int|None=None, preds:tuple|None=None)->pd.DataFrame:
@@ -373,6 +373,16 @@ def write_results(rows:pd.DataFrame, out:Path, command:str='', env:dict|None=Non
                                                   'rows': json.loads(rows.to_json(orient='records')),
                                                   'summary': json.loads(summ.to_json(orient='index'))}, indent=1))
     return summ
+
+# %% ../nbs/04_train.ipynb #6b37e76e
+def paired_gain(
+    rows:pd.DataFrame, # Result rows (`member`, `seed`, `metric`) of one run
+    base:pd.DataFrame, # Result rows of the baseline run
+    metric:str, # Column to compare
+)->pd.Series:
+    "Per row, `metric` minus the baseline's for the same member and seed, in points (NaN where the baseline lacks that seed)."
+    b = base.set_index(['member', 'seed'])[metric]
+    return pd.Series(100*(rows[metric].to_numpy() - b.reindex(list(zip(rows.member, rows.seed))).to_numpy()), index=rows.index)
 
 # %% ../nbs/04_train.ipynb #62a024e9
 def _print_table(summ:pd.DataFrame, task:str):
