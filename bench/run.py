@@ -1,4 +1,4 @@
-"""kdml_nb benchmarks: what distillation costs. Run: `python bench/run.py` (about 10 minutes on 2 CPU cores).
+"""kdml_nb benchmarks: what distillation costs. Run: `python bench/run.py` (about 15 minutes on 2 CPU cores).
 
 Never part of the test suite. Every comparison is measured side by side in one run, the variants alternated
 step by step (each step is a one-batch epoch, so fastai's per-fit work is outside the timed step) to cancel machine
@@ -12,9 +12,13 @@ drift; times are medians over `--steps` training steps after two warm-up rounds.
 4. inference images/s of each member alone;
 5. detection cohorts (`--only detect`): the cohort step / the sum of its members' steps for the dense detectors of
    `kdml_nb.detect` (ResNet-34-style teacher, ResNet-18-style and MobileNetV2-style students), BCCD smears at 128 px,
-   batch 16, with KD + ML + box distillation and with learning styles on the `neck` maps.
+   batch 16, with KD + ML + box distillation and with learning styles on the `neck` maps;
+6. the heap (`--only heap`): resident memory over the training steps of a cohort that grew without bound on the CPU
+   (U-Net teacher and tiny U-Net student, `FeatureAlign` with the MSE loss, DRIVE tiles, batch 8) when `CohortRecorder`
+   kept each batch's losses as tensors (as before) and now that it keeps floats; each in a fresh process, alternated
+   over `--rounds` rounds: growth per step after step 10 and median step time.
 `--only` runs some sections and keeps the others' figures already in the results file.
-Writes `bench/results.json`, which `nbs/06_benchmarks.ipynb` turns into a table and a bar chart.
+Writes `bench/results.json`, which `nbs/07_benchmarks.ipynb` turns into a table and a bar chart.
 """
 import argparse, json, os, subprocess, sys, time, warnings
 from copy import deepcopy
@@ -103,7 +107,8 @@ def inference(dls):
     return {a: dict(params=n_params(make_model(a)), images_per_s=throughput(make_model(a), xb, reps=10)) for a in archs}
 
 DET_BS, DET_SIZE = 16, 128  # the detection section's batch: BCCD smears at 128 px
-SECTION_META = {'detect': dict(batch=DET_BS, size=DET_SIZE, data='bccd')}  # where a section's data differ from the top level's
+HEAP_BS, HEAP_STEPS = 8, 40  # the heap section: DRIVE tiles (96 px), batch 8, RSS read after warm-up step 10 and at the last step
+SECTION_META = {'detect': dict(batch=DET_BS, size=DET_SIZE, data='bccd'), 'heap': dict(batch=HEAP_BS, data='drive', steps=HEAP_STEPS)}  # where a section's data differ from the top level's
 
 def detect_overhead(steps):
     "5. Detection cohorts: one cohort step against the sum of its members' plain steps."
@@ -160,6 +165,40 @@ def kd_child(which:str, out:str):
     Path(out).write_text(json.dumps(dict(epoch_s=epoch, step_s=float(np.median(timer.times)), peak_rss_mb=peak,
         rss_before_fit_mb=base, teacher_params_with_grad=grads, teacher_params=len(list(T.parameters())), teacher_unchanged=same)))
 
+def heap_child(which:str, out:str):
+    "6, in a fresh process: RSS over the steps of a U-Net FeatureAlign (MSE) cohort, its record kept as tensors or floats."
+    import kdml_nb.cohort
+    from kdml_nb.train import task_dls
+    if which == 'tensor_rows': kdml_nb.cohort._recorded = lambda v: v  # what CohortRecorder did before
+    dls = task_dls('segment', 'drive', bs=HEAP_BS)
+    set_seed(0)
+    mk = lambda a: make_model(a, c_in=3, n_out=len(dls.codes))
+    learn = cohort_learner(dls, teacher=mk('unet'), students={'b': mk('unet_tiny')},
+                           cbs=[FeatureAlign([LayerPair('teacher.auto', 'b.auto')], loss='mse')])
+    rss = {}
+    class Stop(Callback):
+        def after_batch(self):
+            if self.training and self.train_iter in (10, HEAP_STEPS): rss[self.train_iter] = rss_mb()
+            if self.train_iter >= HEAP_STEPS: raise CancelFitException()
+    timer = StepTimer()
+    with learn.no_bar(), learn.no_logging(): learn.fit(100, 1e-3, cbs=[timer, Stop()])
+    Path(out).write_text(json.dumps(dict(rss_step10_mb=rss[10], rss_last_mb=rss[HEAP_STEPS], step_s=float(np.median(timer.times[10:])),
+                                         growth_mb_per_step=(rss[HEAP_STEPS] - rss[10])/(HEAP_STEPS - 10))))
+
+def heap(rounds:int):
+    "6. The record kept as tensors against floats, alternating fresh processes (glibc's malloc as it comes)."
+    env = {k: v for k,v in os.environ.items() if not k.startswith('MALLOC_')}
+    runs = {'tensor_rows': [], 'float_rows': []}
+    for r in range(rounds):
+        for which in (list(runs) if r % 2 == 0 else list(runs)[::-1]):
+            out = f'/tmp/kdml_bench_heap_{which}.json'
+            subprocess.run([sys.executable, __file__, '--heap-child', which, '--child-out', out], check=True, env=env)
+            runs[which].append(json.loads(Path(out).read_text()))
+    res = {w: {k: float(np.median([x[k] for x in v])) for k in v[0]} for w,v in runs.items()}
+    res['step_time_ratio'] = res['float_rows']['step_s']/res['tensor_rows']['step_s']
+    res['rss_last_ratio'] = res['float_rows']['rss_last_mb']/res['tensor_rows']['rss_last_mb']
+    return res
+
 def vs_fasterai(rounds:int):
     "2. kdml_nb offline KD against fasterai, alternating fresh processes."
     runs = {'kdml': [], 'fasterai': []}
@@ -181,18 +220,20 @@ if __name__ == '__main__':
     p.add_argument('--steps', type=int, default=40)
     p.add_argument('--rounds', type=int, default=3)
     p.add_argument('--out', default=str(Path(__file__).parent/'results.json'))
-    p.add_argument('--only', default='overhead,fasterai,features,inference,detect')
-    p.add_argument('--kd-child'); p.add_argument('--child-out')
+    p.add_argument('--only', default='overhead,fasterai,features,inference,detect,heap')
+    p.add_argument('--kd-child'); p.add_argument('--heap-child'); p.add_argument('--child-out')
     a = p.parse_args()
     if a.kd_child: kd_child(a.kd_child, a.child_out); sys.exit(0)
+    if a.heap_child: heap_child(a.heap_child, a.child_out); sys.exit(0)
     meta = dict(date=str(date.today()), command='python bench/run.py ' + ' '.join(sys.argv[1:]), torch=torch.__version__,
                 threads=torch.get_num_threads(), cpus=os.cpu_count(), batch=BS, steps=a.steps)
     only = a.only.split(',')
-    unknown = set(only) - {'overhead', 'fasterai', 'features', 'inference', 'detect'}
-    if unknown: p.error(f"unknown sections {sorted(unknown)}: use overhead, fasterai, features, inference, detect")
+    sections = ['overhead', 'fasterai', 'features', 'inference', 'detect', 'heap']
+    unknown = set(only) - set(sections)
+    if unknown: p.error(f"unknown sections {sorted(unknown)}: use {', '.join(sections)}")
     # a partial run keeps the other sections of the results file; each section records the run that measured it
-    res = json.loads(Path(a.out).read_text()) if Path(a.out).exists() and len(only) < 5 else {}
-    if len(only) == 5 or not res: res.update(meta)
+    res = json.loads(Path(a.out).read_text()) if Path(a.out).exists() and len(only) < len(sections) else {}
+    if len(only) == len(sections) or not res: res.update(meta)
     res.setdefault('measured_by', {}).update({s: {**meta, **SECTION_META.get(s, {})} for s in only})
     dls = bench_dls()
     t0 = time.time()
@@ -201,7 +242,8 @@ if __name__ == '__main__':
     if 'inference' in only: res['inference'] = inference(dls); print('inference', json.dumps(res['inference'], indent=1))
     if 'fasterai' in only: res['fasterai'] = vs_fasterai(a.rounds); print('vs fasterai', json.dumps(res['fasterai'], indent=1))
     if 'detect' in only: res['detect'] = detect_overhead(a.steps); print('detection cohorts', json.dumps(res['detect'], indent=1))
-    if len(only) == 5 or 'wall_s' not in res: res['wall_s'] = time.time() - t0
+    if 'heap' in only: res['heap'] = heap(a.rounds); print('heap', json.dumps(res['heap'], indent=1))
+    if len(only) == len(sections) or 'wall_s' not in res: res['wall_s'] = time.time() - t0
     meta['wall_s'] = time.time() - t0
     Path(a.out).write_text(json.dumps(res, indent=1))
     print(f'wrote {a.out} in {meta["wall_s"]:.0f} s')

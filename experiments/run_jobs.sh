@@ -8,9 +8,6 @@
 # On the lent H100 (16 cores), 4 jobs at once took about 60 s a DRIVE seed; pinning 15 jobs to one core each
 # (taskset) made them CPU-bound at about 0.8 s a step, several times slower: do not pin.
 set -uo pipefail
-# glibc raises its mmap threshold after large frees, after which feature maps come from its heap and fragment it:
-# learning styles on DRIVE grew by 40 MB a step on the CPU and was killed at 23 GB. A fixed threshold stops that.
-export MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD_:-131072}
 train=${KDML_TRAIN:-kdml_train}
 pids=(); rc=0
 finish() { for p in "${pids[@]}"; do wait $p || rc=1; done; pids=(); }

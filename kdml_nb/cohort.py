@@ -230,6 +230,10 @@ class CohortCallback(Callback):
         if terms is not None: terms[key] = term.detach()
 
 # %% ../nbs/02_cohort.ipynb #d7c12151
+def _recorded(v):
+    "A value as the record keeps it: a float for a tensor on the CPU; a tensor on an accelerator stays there."
+    return v.detach().float().mean().item() if isinstance(v, Tensor) and v.device.type == 'cpu' else v
+
 class CohortRecorder(Callback):
     "Record each member's supervised loss and each distillation term, per training batch."
     order = Recorder.order + 1
@@ -246,8 +250,8 @@ class CohortRecorder(Callback):
     def after_batch(self):
         if not self.training: return
         last = getattr(self.learn.loss_func, 'last', {})
-        self.rows.append({'iter': self.learn.train_iter, 'epoch': self.learn.epoch,
-                          **{f'loss:{k}': v for k,v in last.items()}, **self.learn.distill_terms})
+        vals = {f'loss:{k}': v for k,v in last.items()} | self.learn.distill_terms
+        self.rows.append({'iter': self.learn.train_iter, 'epoch': self.learn.epoch, **{k: _recorded(v) for k,v in vals.items()}})
     def history(self)->pd.DataFrame:
         "One row per training batch: `loss:<member>` columns and one column per distillation term."
         return pd.DataFrame([{k: (v.mean().item() if isinstance(v, Tensor) else v) for k,v in r.items()} for r in self.rows])
