@@ -185,15 +185,20 @@ def heap_child(which:str, out:str):
     Path(out).write_text(json.dumps(dict(rss_step10_mb=rss[10], rss_last_mb=rss[HEAP_STEPS], step_s=float(np.median(timer.times[10:])),
                                          growth_mb_per_step=(rss[HEAP_STEPS] - rss[10])/(HEAP_STEPS - 10))))
 
+def alternate_children(child:str, variants:list, rounds:int, env=None)->dict:
+    "Run this script's `--{child}-child` once per variant and round, each in a fresh process, the order alternated by round."
+    runs = {w: [] for w in variants}
+    for r in range(rounds):
+        for which in (variants if r % 2 == 0 else variants[::-1]):
+            out = f'/tmp/kdml_bench_{child}_{which}.json'
+            subprocess.run([sys.executable, __file__, f'--{child}-child', which, '--child-out', out], check=True, env=env)
+            runs[which].append(json.loads(Path(out).read_text()))
+    return runs
+
 def heap(rounds:int):
     "6. The record kept as tensors against floats, alternating fresh processes (glibc's malloc as it comes)."
     env = {k: v for k,v in os.environ.items() if not k.startswith('MALLOC_')}
-    runs = {'tensor_rows': [], 'float_rows': []}
-    for r in range(rounds):
-        for which in (list(runs) if r % 2 == 0 else list(runs)[::-1]):
-            out = f'/tmp/kdml_bench_heap_{which}.json'
-            subprocess.run([sys.executable, __file__, '--heap-child', which, '--child-out', out], check=True, env=env)
-            runs[which].append(json.loads(Path(out).read_text()))
+    runs = alternate_children('heap', ['tensor_rows', 'float_rows'], rounds, env)
     res = {w: {k: float(np.median([x[k] for x in v])) for k in v[0]} for w,v in runs.items()}
     res['step_time_ratio'] = res['float_rows']['step_s']/res['tensor_rows']['step_s']
     res['rss_last_ratio'] = res['float_rows']['rss_last_mb']/res['tensor_rows']['rss_last_mb']
@@ -201,12 +206,7 @@ def heap(rounds:int):
 
 def vs_fasterai(rounds:int):
     "2. kdml_nb offline KD against fasterai, alternating fresh processes."
-    runs = {'kdml': [], 'fasterai': []}
-    for r in range(rounds):
-        for which in (('kdml', 'fasterai') if r % 2 == 0 else ('fasterai', 'kdml')):
-            out = f'/tmp/kdml_bench_{which}.json'
-            subprocess.run([sys.executable, __file__, '--kd-child', which, '--child-out', out], check=True)
-            runs[which].append(json.loads(Path(out).read_text()))
+    runs = alternate_children('kd', ['kdml', 'fasterai'], rounds)
     med = lambda which, k: float(np.median([x[k] for x in runs[which]]))
     res = {w: {k: med(w, k) for k in ('epoch_s', 'step_s', 'peak_rss_mb', 'rss_before_fit_mb')} | {k: runs[w][-1][k] for k in ('teacher_params_with_grad', 'teacher_params', 'teacher_unchanged')} for w in runs}
     res['time_ratio'] = res['kdml']['epoch_s']/res['fasterai']['epoch_s']
