@@ -15,6 +15,7 @@ import pandas as pd
 import torch, fastai
 from fastcore.script import call_parse, store_true
 from fastai.vision.all import *
+from fastai.callback.channelslast import ChannelsLast
 from sklearn.metrics import balanced_accuracy_score, roc_auc_score, f1_score, confusion_matrix
 from .data import *
 from .data import _FAMILIES
@@ -27,7 +28,7 @@ from .detect import DET_ARCHS, make_detector, DetMAP, BoxDistill, near_objects
 # %% auto #0
 __all__ = ['METHODS', 'TASKS', 'SEG_DATA', 'DET_DATA', 'DATA_DIRS', 'CLS_DATA', 'TASK_DEFAULTS', 'arch_task', 'student_names',
            'RequestError', 'check_request', 'method_cbs', 'task_dls', 'evaluate', 'throughput', 'epoch_seconds',
-           'environment', 'run_seed', 'summarise', 'write_results', 'paired_gain', 'kdml_train']
+           'environment', 'run_seed', 'ChannelsLastBatch', 'summarise', 'write_results', 'paired_gain', 'kdml_train']
 
 # %% ../nbs/04_train.ipynb #7380a716
 # each method: (student names, feature loss, feature weight, feature layer, feature location weights) -> callbacks;
@@ -271,6 +272,7 @@ def run_seed(
     subset:int|None=None, # Subset size, for quick runs
     out:Path|None=None, # Folder for figures and the offline teacher's weights
     quiet:bool=False, # No progress bars
+    channels_last:bool=False, # Train in channels-last memory order (`ChannelsLastBatch`): faster convolutions on the CPU
 )->pd.DataFrame:
     "Train and evaluate one cohort; one row per member and for the ensemble."
     set_seed(seed, reproducible=True)
@@ -286,6 +288,7 @@ def run_seed(
     students = {n: build(a) for n,a in zip(names, req['students'])}
     metric = {'segment': lambda: MaskDice(), 'detect': lambda: [DetMAP(n_out, '50'), DetMAP(n_out, '50:95')]}.get(task, lambda: accuracy)()
     ctx = (lambda l: l.no_bar()) if quiet else (lambda l: contextlib.nullcontext())
+    fast = lambda: [ChannelsLastBatch()] if channels_last else []  # one instance per Learner
     t0 = time.time()
     if req['offline'] and req.get('teacher_weights'):  # the teacher of an earlier offline run
         f = _teacher_file(req['teacher_weights'], seed)
@@ -294,10 +297,10 @@ def run_seed(
             raise RequestError(f"--teacher_weights {f} does not fit a {req['teacher']} teacher for this data "
                                f"({' '.join(str(e).split())[:160]}): give the weights of a run with the same --teacher and --data.") from None
     elif req['offline']:
-        tl = Learner(dls, teacher, loss_func=default_loss(dls), metrics=metric)
+        tl = Learner(dls, teacher, loss_func=default_loss(dls), metrics=metric, cbs=fast())
         with ctx(tl): tl.fit_one_cycle(epochs, lr)
         if out is not None: _atomic_write(out/f'teacher_seed{seed}.pth', teacher.state_dict())  # for --teacher_weights
-    learn = cohort_learner(dls, teacher=teacher, students=students, cbs=method_cbs(req, names), metrics=metric, offline=req['offline'], teacher_weights=True if req['offline'] else None)
+    learn = cohort_learner(dls, teacher=teacher, students=students, cbs=method_cbs(req, names) + fast(), metrics=metric, offline=req['offline'], teacher_weights=True if req['offline'] else None)
     with ctx(learn): learn.fit_one_cycle(epochs, lr)
     train_s = time.time() - t0
     ds_idx = 2 if len(dls.loaders) > 2 else 1
@@ -317,6 +320,7 @@ def run_seed(
     if req['method'] == 'styles': res['feat_loss'], res['feat_weight'] = req.get('feat_loss', 'mse'), req.get('feat_weight', 1.)
     if task == 'detect': res['box_kd'], res['feat_bg'] = req.get('box_kd', 0.), req.get('feat_bg', 1.)
     if req.get('split_seed') is not None: res['split_seed'] = req['split_seed']
+    if channels_last: res['channels_last'] = True
     res['train_s'], res['split'] = round(train_s, 1), res.attrs['split']
     env = environment()
     res['device'], res['threads'] = env['device'], env['threads']
@@ -352,6 +356,13 @@ def _overlays(learn, n:int=3):
     for a in axs.flat: a.axis('off')
     fig.tight_layout()
     return fig
+
+# %% ../nbs/04_train.ipynb #c551f2df
+class ChannelsLastBatch(ChannelsLast):
+    "fastai's `ChannelsLast` (the model in channels-last order, no mixed precision), and each batch's images too."
+    def before_batch(self):
+        self.learn.xb = tuple(x.contiguous(memory_format=torch.channels_last) if isinstance(x, Tensor) and x.ndim == 4 else x
+                              for x in self.xb)
 
 # %% ../nbs/04_train.ipynb #5dad401c
 def summarise(rows:pd.DataFrame)->pd.DataFrame:
@@ -432,6 +443,7 @@ def kdml_train(
     feat_bg:float=1., # Detection, styles: weight of feature locations away from objects (1: uniform; e.g. 0.25)
     teacher_weights:str=None, # With --offline: a trained teacher's .pth, or the --out folder of an offline run (teacher_seed{N}.pth per seed)
     split_seed:int=None, # Polyps, DRIVE, folders: draw the test/validation images with this seed for every seed (default: each seed draws its own)
+    channels_last:store_true=False, # Train in channels-last memory order: faster on the CPU (1.1x to 1.6x, see the benchmarks)
     out:str='runs/kdml', # Output folder
 ):
     "Train a teacher and students with a distillation method and report every member on the test split."
@@ -456,7 +468,7 @@ def kdml_train(
     try:
         for seed in seed_list:
             print(f"== {req['method']} | {task} on {data} | teacher {teacher} ({'offline' if offline else 'online'}) | students {students} | seed {seed}")
-            rows.append(run_seed(req, seed=seed, epochs=epochs, bs=bs, lr=lr, size=size, subset=subset, out=outp))
+            rows.append(run_seed(req, seed=seed, epochs=epochs, bs=bs, lr=lr, size=size, subset=subset, out=outp, channels_last=channels_last))
             summ = write_results(pd.concat(rows, ignore_index=True), outp, command)
             if stop: raise KeyboardInterrupt
     except RequestError as e:  # found by `run_seed` once the data are loaded, before any training

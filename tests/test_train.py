@@ -35,8 +35,8 @@ def test_segment_smoke(tmp_path):
     assert (tmp_path/'masks_seed0.png').exists()
 
 def test_detect_smoke(tmp_path):
-    "Detection through the same command (offline teacher, learning styles with both detection options): every member and the ensemble get mAP@0.5 and mAP@[.5:.95] on the BCCD test smears."
-    r = kdml_train('--task', 'detect', '--method', 'styles', '--offline', '--box_kd', '1', '--feat_bg', '0.25', '--epochs', '1',
+    "Detection through the same command (offline teacher, learning styles with both detection options, channels-last order): every member and the ensemble get mAP@0.5 and mAP@[.5:.95] on the BCCD test smears."
+    r = kdml_train('--task', 'detect', '--method', 'styles', '--offline', '--box_kd', '1', '--feat_bg', '0.25', '--epochs', '1', '--channels_last',
                    '--subset', '8', '--size', '128', '--bs', '8', '--out', str(tmp_path))
     assert r.returncode == 0, r.stderr[-2000:]
     res = pd.read_csv(tmp_path/'results.csv')
@@ -45,7 +45,7 @@ def test_detect_smoke(tmp_path):
     assert res[['map50', 'map']].notna().all().all() and res.map50.between(0, 1).all()
     assert (res.epoch_s[:3] > 0).all() and (res.images_per_s[:3] > 0).all()
     assert res.split.unique().tolist() == ['test'] and res.feat_bg[0] == 0.25 and res.box_kd[0] == 1.
-    assert res.teacher_mode.unique().tolist() == ['offline']
+    assert res.teacher_mode.unique().tolist() == ['offline'] and res.channels_last.all()
     assert {'curves_seed0.png', 'boxes_seed0.png'} <= {p.name for p in tmp_path.iterdir()}
     assert 'styles on bccd, test split' in r.stdout and 's/epoch alone' in r.stdout
 
