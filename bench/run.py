@@ -1,4 +1,4 @@
-"""kdml_nb benchmarks: what distillation costs. Run: `python bench/run.py` (about 15 minutes on 2 CPU cores).
+"""kdml_nb benchmarks: what distillation costs. Run: `python bench/run.py` (about 35 minutes on 2 CPU cores; section 7 takes 16 of them).
 
 Never part of the test suite. Every comparison is measured side by side in one run, the variants alternated
 step by step (each step is a one-batch epoch, so fastai's per-fit work is outside the timed step) to cancel machine
@@ -16,7 +16,13 @@ drift; times are medians over `--steps` training steps after two warm-up rounds.
 6. the heap (`--only heap`): resident memory over the training steps of a cohort that grew without bound on the CPU
    (U-Net teacher and tiny U-Net student, `FeatureAlign` with the MSE loss, DRIVE tiles, batch 8) when `CohortRecorder`
    kept each batch's losses as tensors (as before) and now that it keeps floats; each in a fresh process, alternated
-   over `--rounds` rounds: growth per step after step 10 and median step time.
+   over `--rounds` rounds: growth per step after step 10 and median step time;
+7. channels last (`--only channels`): the cohort step in the default memory order against `ChannelsLastBatch`
+   (`kdml_train --channels_last`), the two learners alternated step by step from the same initial weights, over
+   `CL_STEPS` steps: BCCD cell crops at 64 px (the BCCD experiments' ResNet-34-style teacher, ResNet-18-style and
+   MobileNetV2-style students, batch 128, KD + ML and learning styles), DRIVE tiles (U-Net teacher, small and tiny
+   U-Nets, batch 16, learning styles) and PneumoniaMNIST (28 px, ResNet-18-style teacher, CNN and ResNet-10-style
+   students, learning styles).
 `--only` runs some sections and keeps the others' figures already in the results file.
 Writes `bench/results.json`, which `nbs/07_benchmarks.ipynb` turns into a table and a bar chart.
 """
@@ -108,7 +114,9 @@ def inference(dls):
 
 DET_BS, DET_SIZE = 16, 128  # the detection section's batch: BCCD smears at 128 px
 HEAP_BS, HEAP_STEPS = 8, 40  # the heap section: DRIVE tiles (96 px), batch 8, RSS read after warm-up step 10 and at the last step
-SECTION_META = {'detect': dict(batch=DET_BS, size=DET_SIZE, data='bccd'), 'heap': dict(batch=HEAP_BS, data='drive', steps=HEAP_STEPS)}  # where a section's data differ from the top level's
+CL_STEPS = 8  # the channels-last section: a BCCD cohort step takes 15 to 20 s on 2 cores
+SECTION_META = {'detect': dict(batch=DET_BS, size=DET_SIZE, data='bccd'), 'heap': dict(batch=HEAP_BS, data='drive', steps=HEAP_STEPS),
+                'channels': dict(data='bccd, drive, pneumoniamnist', steps=CL_STEPS)}  # where a section's data differ from the top level's
 
 def detect_overhead(steps):
     "5. Detection cohorts: one cohort step against the sum of its members' plain steps."
@@ -127,6 +135,27 @@ def detect_overhead(steps):
         t = timed_rounds(l, steps)
         tot = sum(t[k] for k in archs)
         res[name] = dict(cohort_s=t['cohort'], members_s=tot, ratio=t['cohort']/tot, members=list(archs.values()), each=t)
+    return res
+
+def channels_last(steps:int=CL_STEPS):
+    "7. One cohort step in the default memory order against channels last, for the three datasets' cohorts."
+    from kdml_nb.train import task_dls, ChannelsLastBatch
+    cases = {'bccd_kd_ml': ('classify', 'bccd', 128, 'resnet34', ['resnet18', 'mobilenetv2'], kd_ml),
+             'bccd_styles': ('classify', 'bccd', 128, 'resnet34', ['resnet18', 'mobilenetv2'], learning_styles),
+             'drive_styles': ('segment', 'drive', 16, 'unet', ['unet_small', 'unet_tiny'], learning_styles),
+             'pneumoniamnist_styles': ('classify', 'pneumoniamnist', BS, 'resnet18', ['cnn', 'resnet10'], learning_styles)}
+    res = {}
+    for name, (task, data, bs, t, ss, method) in cases.items():
+        dls = task_dls(task, data, bs=bs, subset=bs if data == 'pneumoniamnist' else None)
+        dls.train.n = bs  # one batch an epoch (the step timer cancels validation)
+        c_in, n_out = dls.one_batch()[0].shape[1], len(dls.codes) if task == 'segment' else len(dls.vocab)
+        set_seed(0)
+        ms = {k: make_model(a, c_in=c_in, n_out=n_out) for k,a in zip(['teacher', 'a', 'b'], [t, *ss])}
+        mk = lambda extra: cohort_learner(dls, teacher=deepcopy(ms['teacher']), students={'a': deepcopy(ms['a']), 'b': deepcopy(ms['b'])}, cbs=[*method(), *extra])
+        tm = timed_rounds({'default': mk([]), 'channels_last': mk([ChannelsLastBatch()])}, steps)
+        res[name] = dict(default_s=tm['default'], channels_last_s=tm['channels_last'], speedup=tm['default']/tm['channels_last'],
+                         batch=bs, members=[t, *ss])
+        print(name, json.dumps(res[name]))
     return res
 
 def rss_mb()->float:
@@ -220,7 +249,7 @@ if __name__ == '__main__':
     p.add_argument('--steps', type=int, default=40)
     p.add_argument('--rounds', type=int, default=3)
     p.add_argument('--out', default=str(Path(__file__).parent/'results.json'))
-    p.add_argument('--only', default='overhead,fasterai,features,inference,detect,heap')
+    p.add_argument('--only', default='overhead,fasterai,features,inference,detect,heap,channels')
     p.add_argument('--kd-child'); p.add_argument('--heap-child'); p.add_argument('--child-out')
     a = p.parse_args()
     if a.kd_child: kd_child(a.kd_child, a.child_out); sys.exit(0)
@@ -228,7 +257,7 @@ if __name__ == '__main__':
     meta = dict(date=str(date.today()), command='python bench/run.py ' + ' '.join(sys.argv[1:]), torch=torch.__version__,
                 threads=torch.get_num_threads(), cpus=os.cpu_count(), batch=BS, steps=a.steps)
     only = a.only.split(',')
-    sections = ['overhead', 'fasterai', 'features', 'inference', 'detect', 'heap']
+    sections = ['overhead', 'fasterai', 'features', 'inference', 'detect', 'heap', 'channels']
     unknown = set(only) - set(sections)
     if unknown: p.error(f"unknown sections {sorted(unknown)}: use {', '.join(sections)}")
     # a partial run keeps the other sections of the results file; each section records the run that measured it
@@ -243,6 +272,7 @@ if __name__ == '__main__':
     if 'fasterai' in only: res['fasterai'] = vs_fasterai(a.rounds); print('vs fasterai', json.dumps(res['fasterai'], indent=1))
     if 'detect' in only: res['detect'] = detect_overhead(a.steps); print('detection cohorts', json.dumps(res['detect'], indent=1))
     if 'heap' in only: res['heap'] = heap(a.rounds); print('heap', json.dumps(res['heap'], indent=1))
+    if 'channels' in only: res['channels'] = channels_last(); print('channels last', json.dumps(res['channels'], indent=1))
     if len(only) == len(sections) or 'wall_s' not in res: res['wall_s'] = time.time() - t0
     meta['wall_s'] = time.time() - t0
     Path(a.out).write_text(json.dumps(res, indent=1))

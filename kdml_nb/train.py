@@ -443,7 +443,7 @@ def kdml_train(
     feat_bg:float=1., # Detection, styles: weight of feature locations away from objects (1: uniform; e.g. 0.25)
     teacher_weights:str=None, # With --offline: a trained teacher's .pth, or the --out folder of an offline run (teacher_seed{N}.pth per seed)
     split_seed:int=None, # Polyps, DRIVE, folders: draw the test/validation images with this seed for every seed (default: each seed draws its own)
-    channels_last:store_true=False, # Train in channels-last memory order: faster on the CPU (1.1x to 1.6x, see the benchmarks)
+    channels_last:store_true=False, # Train in channels-last memory order: faster convolutions on the CPU (up to 1.5x, see the benchmarks)
     out:str='runs/kdml', # Output folder
 ):
     "Train a teacher and students with a distillation method and report every member on the test split."
