@@ -114,7 +114,7 @@ def inference(dls):
 
 DET_BS, DET_SIZE = 16, 128  # the detection section's batch: BCCD smears at 128 px
 HEAP_BS, HEAP_STEPS = 8, 40  # the heap section: DRIVE tiles (96 px), batch 8, RSS read after warm-up step 10 and at the last step
-CL_STEPS = 8  # the channels-last section: a BCCD cohort step takes 15 to 20 s on 2 cores
+CL_STEPS = 8  # the channels-last section: a BCCD cohort step takes 16 to 24 s on 2 cores
 SECTION_META = {'detect': dict(batch=DET_BS, size=DET_SIZE, data='bccd'), 'heap': dict(batch=HEAP_BS, data='drive', steps=HEAP_STEPS),
                 'channels': dict(data='bccd, drive, pneumoniamnist', steps=CL_STEPS)}  # where a section's data differ from the top level's
 

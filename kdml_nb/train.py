@@ -28,7 +28,7 @@ from .detect import DET_ARCHS, make_detector, DetMAP, BoxDistill, near_objects
 # %% auto #0
 __all__ = ['METHODS', 'TASKS', 'SEG_DATA', 'DET_DATA', 'DATA_DIRS', 'CLS_DATA', 'TASK_DEFAULTS', 'arch_task', 'student_names',
            'RequestError', 'check_request', 'method_cbs', 'task_dls', 'evaluate', 'throughput', 'epoch_seconds',
-           'environment', 'run_seed', 'ChannelsLastBatch', 'summarise', 'write_results', 'paired_gain', 'kdml_train']
+           'ChannelsLastBatch', 'environment', 'run_seed', 'summarise', 'write_results', 'paired_gain', 'kdml_train']
 
 # %% ../nbs/04_train.ipynb #7380a716
 # each method: (student names, feature loss, feature weight, feature layer, feature location weights) -> callbacks;
@@ -241,6 +241,13 @@ def epoch_seconds(
     return float(np.median(ts))*len(dl)
 
 
+# %% ../nbs/04_train.ipynb #c551f2df
+class ChannelsLastBatch(ChannelsLast):
+    "fastai's `ChannelsLast` (the model in channels-last order, no mixed precision), and each batch's images too."
+    def before_batch(self):
+        self.learn.xb = tuple(x.contiguous(memory_format=torch.channels_last) if isinstance(x, Tensor) and x.ndim == 4 else x
+                              for x in self.xb)
+
 # %% ../nbs/04_train.ipynb #81e0e784
 def environment()->dict:
     "Where a run ran: device, CPU threads and versions. Results depend on them (`results.json` records them)."
@@ -357,13 +364,6 @@ def _overlays(learn, n:int=3):
     fig.tight_layout()
     return fig
 
-# %% ../nbs/04_train.ipynb #c551f2df
-class ChannelsLastBatch(ChannelsLast):
-    "fastai's `ChannelsLast` (the model in channels-last order, no mixed precision), and each batch's images too."
-    def before_batch(self):
-        self.learn.xb = tuple(x.contiguous(memory_format=torch.channels_last) if isinstance(x, Tensor) and x.ndim == 4 else x
-                              for x in self.xb)
-
 # %% ../nbs/04_train.ipynb #5dad401c
 def summarise(rows:pd.DataFrame)->pd.DataFrame:
     "Mean and standard deviation over seeds of every numeric column, per member."
@@ -444,6 +444,7 @@ def kdml_train(
     teacher_weights:str=None, # With --offline: a trained teacher's .pth, or the --out folder of an offline run (teacher_seed{N}.pth per seed)
     split_seed:int=None, # Polyps, DRIVE, folders: draw the test/validation images with this seed for every seed (default: each seed draws its own)
     channels_last:store_true=False, # Train in channels-last memory order: faster convolutions on the CPU (up to 1.5x, see the benchmarks)
+    overwrite:store_true=False, # Replace the results of a run already in --out (default: refuse)
     out:str='runs/kdml', # Output folder
 ):
     "Train a teacher and students with a distillation method and report every member on the test split."
@@ -458,6 +459,8 @@ def kdml_train(
                             offline=offline, epochs=epochs, seeds=seed_list, feat_loss=feat_loss, feat_weight=feat_weight,
                             box_kd=box_kd, feat_bg=feat_bg, teacher_weights=teacher_weights, split_seed=split_seed)
         outp, rows, stop = Path(out), [], []
+        if (outp/'results.csv').exists() and not overwrite:
+            raise ValueError(f"{outp} already holds a run's results.csv: give another --out, or --overwrite to replace it.")
         lock = _FolderLock(outp)
     except (ValueError, FileNotFoundError) as e:
         print(f"kdml_train: error: {e}", file=sys.stderr); sys.exit(2)

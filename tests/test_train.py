@@ -12,8 +12,9 @@ def kdml_train(*args, cwd=ROOT):
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=900)
 
 def test_classify_smoke(tmp_path):
+    (tmp_path/'results.csv').write_text('an earlier run')  # replaced, because of --overwrite
     r = kdml_train('--method', 'styles', '--teacher', 'resnet10', '--students', 'cnn,resnet10', '--epochs', '1',
-                   '--bs', '64', '--subset', '256', '--out', str(tmp_path))
+                   '--bs', '64', '--subset', '256', '--overwrite', '--out', str(tmp_path))
     assert r.returncode == 0, r.stderr[-2000:]
     res = pd.read_csv(tmp_path/'results.csv')
     assert res.member.tolist() == ['teacher', 'cnn', 'resnet10', 'ensemble']
@@ -79,6 +80,13 @@ def test_output_is_a_file(tmp_path):
     r = kdml_train('--out', str(tmp_path/'notes.txt'))
     assert r.returncode == 2 and 'is a file: give a folder' in r.stderr, r.stderr
     assert (tmp_path/'notes.txt').read_text() == 'keep me'
+
+def test_finished_run_is_kept(tmp_path):
+    "A folder that holds a finished run is refused before any training (no --overwrite), and its files stay as they were."
+    (tmp_path/'run').mkdir(); (tmp_path/'run'/'results.csv').write_text('an earlier run')
+    r = kdml_train('--out', str(tmp_path/'run'))
+    assert r.returncode == 2 and "already holds a run's results.csv: give another --out, or --overwrite" in r.stderr, r.stderr
+    assert [p.name for p in (tmp_path/'run').iterdir()] == ['results.csv'] and (tmp_path/'run'/'results.csv').read_text() == 'an earlier run'
 
 def test_busy_output_folder(tmp_path):
     "A second run into a folder that a run is writing stops at once, and leaves the folder as it was."
