@@ -3,7 +3,8 @@
 # all in parallel (they were run on one GPU). The offline teacher is trained once per seed, by kd_offline; kd_ml_offline
 # and styles_offline load it (--teacher_weights; run_jobs.sh starts them once kd_offline is done). Usage: bash experiments/bccd.sh [OUTDIR]
 # Environment: SEEDS (default 0,1,2); JOBS="kd_offline kd_ml_offline ..." runs only those runs; EXTRA adds options to
-# every run (EXTRA=--channels_last on a CPU: about 1.5x faster steps here, see nbs/07_benchmarks.ipynb).
+# every run (EXTRA=--channels_last on a CPU: about 1.5x faster steps here, see nbs/07_benchmarks.ipynb); SUFFIX=_seed2
+# with SEEDS=2 writes new seeds beside the runs already there (see jobs.sh).
 set -euo pipefail
 out=${1:-experiments}/bccd/r34_r18_mbv2
 common="--task classify --data bccd --teacher resnet34 --students resnet18,mobilenetv2 --epochs 10 --bs 128 --seeds ${SEEDS:-0,1,2} ${EXTRA:-}"

@@ -1,5 +1,5 @@
 "The main job, run as a user runs it: `kdml_train` on real data, one smoke run per task, and its error cases."
-import json, shutil, subprocess, sys
+import json, os, shutil, subprocess, sys
 from pathlib import Path
 import pandas as pd
 import pytest
@@ -117,3 +117,18 @@ def test_ctrl_c_keeps_finished_seeds(tmp_path):
     # seed 0 was written before the signal; the run stopped before the last seed (at the latest after the one in progress)
     assert seeds[0] == 0 and 2 not in seeds and seeds == list(range(len(seeds))), seeds
     assert not list(tmp_path.glob('*.part'))  # no half-written file
+
+def test_experiment_script_lines(tmp_path):
+    "experiments/bccd.sh, with `echo` for kdml_train: each run gets its folder (SUFFIX for added seeds) and the offline runs load kd_offline's teacher."
+    env = {**os.environ, 'KDML_TRAIN': 'echo', 'SEEDS': '2', 'SUFFIX': '_seed2', 'EXTRA': '--channels_last',
+           'JOBS': 'independent_online kd_offline styles_offline'}
+    r = subprocess.run(['bash', str(ROOT/'experiments'/'bccd.sh'), str(tmp_path)], env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    d = tmp_path/'bccd'/'r34_r18_mbv2'
+    logs = {p.name: p.read_text().split() for p in d.glob('*.log')}
+    assert set(logs) == {'independent_online_seed2.log', 'kd_offline_seed2.log', 'styles_offline_seed2.log'}
+    for name, args in logs.items():
+        assert args[args.index('--out')+1] == str(d/name[:-4]) and args[args.index('--seeds')+1] == '2' and '--channels_last' in args
+    sty = logs['styles_offline_seed2.log']
+    assert sty[sty.index('--method')+1] == 'styles' and '--offline' in sty and sty[sty.index('--teacher_weights')+1] == str(d/'kd_offline_seed2')
+    assert '--teacher_weights' not in logs['kd_offline_seed2.log'] and '--online' in logs['independent_online_seed2.log']
