@@ -118,17 +118,20 @@ def test_ctrl_c_keeps_finished_seeds(tmp_path):
     assert seeds[0] == 0 and 2 not in seeds and seeds == list(range(len(seeds))), seeds
     assert not list(tmp_path.glob('*.part'))  # no half-written file
 
-def test_experiment_script_lines(tmp_path):
-    "experiments/bccd.sh, with `echo` for kdml_train: each run gets its folder (SUFFIX for added seeds) and the offline runs load kd_offline's teacher."
+@pytest.mark.parametrize('script,args,sub,off', [('bccd.sh', [], 'bccd/r34_r18_mbv2', 'styles_offline'),
+                                                  ('segment.sh', ['kvasir-seg'], 'kvasir-seg/unet', 'styles_at_offline')])
+def test_experiment_script_lines(tmp_path, script, args, sub, off):
+    "The experiment scripts, with `echo` for kdml_train: each run gets its folder (SUFFIX for added seeds), SEEDS and EXTRA reach every run, and the offline runs load kd_offline's teacher."
     env = {**os.environ, 'KDML_TRAIN': 'echo', 'SEEDS': '2', 'SUFFIX': '_seed2', 'EXTRA': '--channels_last',
-           'JOBS': 'independent_online kd_offline styles_offline'}
-    r = subprocess.run(['bash', str(ROOT/'experiments'/'bccd.sh'), str(tmp_path)], env=env, capture_output=True, text=True, timeout=60)
+           'JOBS': f'independent_online kd_offline {off}'}
+    r = subprocess.run(['bash', str(ROOT/'experiments'/script), *args, str(tmp_path)], env=env, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
-    d = tmp_path/'bccd'/'r34_r18_mbv2'
+    d = tmp_path/sub
     logs = {p.name: p.read_text().split() for p in d.glob('*.log')}
-    assert set(logs) == {'independent_online_seed2.log', 'kd_offline_seed2.log', 'styles_offline_seed2.log'}
-    for name, args in logs.items():
-        assert args[args.index('--out')+1] == str(d/name[:-4]) and args[args.index('--seeds')+1] == '2' and '--channels_last' in args
-    sty = logs['styles_offline_seed2.log']
+    assert set(logs) == {'independent_online_seed2.log', 'kd_offline_seed2.log', f'{off}_seed2.log'}
+    for name, a in logs.items():
+        assert a[a.index('--out')+1] == str(d/name[:-4]) and a[a.index('--seeds')+1] == '2' and '--channels_last' in a
+    sty = logs[f'{off}_seed2.log']
     assert sty[sty.index('--method')+1] == 'styles' and '--offline' in sty and sty[sty.index('--teacher_weights')+1] == str(d/'kd_offline_seed2')
+    assert ('--feat_loss' in sty) == (off == 'styles_at_offline')  # styles_at: learning styles with attention transfer
     assert '--teacher_weights' not in logs['kd_offline_seed2.log'] and '--online' in logs['independent_online_seed2.log']
