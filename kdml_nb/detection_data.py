@@ -14,7 +14,8 @@ import torch
 from scipy import ndimage
 from torchvision.ops import masks_to_boxes, box_iou
 from fastai.vision.all import *
-from .data import (BCCD_CLASSES, FixedSplitter, bccd_boxes, check_boxes, read_mask, seg_pairs, _family_path, _polyp_draw)
+from .data import (BCCD_CLASSES, FixedSplitter, bccd_boxes, check_boxes, seg_pairs, _family_path, _polyp_draw)
+from .images import read_image, read_mask
 
 # %% auto #0
 __all__ = ['DetItem', 'bccd_det_items', 'mask_boxes', 'kvasir_file_boxes', 'polyp_det_items', 'box_agreement', 'det_dls',
@@ -108,6 +109,7 @@ def box_agreement(
     return pd.DataFrame(rows)
 
 # %% ../nbs/09_detection_data.ipynb #f19f706b
+def _image(it): return read_image(it.image)  # the reader segmentation and classification share (TIFF, 16-bit, DICOM)
 def _boxes(it): return it.boxes
 def _labels(it): return it.labels
 
@@ -131,7 +133,7 @@ def det_dls(
     batch_tfms = [*(aug_transforms(do_flip=True, flip_vert=True, max_rotate=0., max_zoom=1.1, max_warp=0.,
                                    max_lighting=0.2) if aug else []), Normalize.from_stats(*imagenet_stats)]
     dblock = DataBlock(blocks=(ImageBlock, BBoxBlock, BBoxLblBlock(vocab=list(vocab))), n_inp=1,
-                       get_x=attrgetter('image'), get_y=[_boxes, _labels], splitter=splitter,
+                       get_x=_image, get_y=[_boxes, _labels], splitter=splitter,
                        item_tfms=Resize(size, method='squish'), batch_tfms=batch_tfms)
     set_seed(seed)
     dls = dblock.dataloaders(items, bs=bs, **kwargs)
