@@ -18,10 +18,10 @@ from fastcore.script import call_parse
 from fastai.vision.all import *
 
 # %% auto #0
-__all__ = ['MEDMNIST_URL', 'MEDMNIST_2D', 'VOID', 'BCCD_CLASSES', 'data_root', 'medmnist_file', 'load_medmnist', 'FixedSplitter',
-           'medmnist_dls', 'SegPair', 'seg_pairs', 'read_image', 'read_mask', 'SegItem', 'seg_dls', 'polyp_dls',
+__all__ = ['MEDMNIST_URL', 'MEDMNIST_2D', 'VOID', 'BCCD_CLASSES', 'DATASET_FAMILIES', 'data_root', 'medmnist_file',
+           'load_medmnist', 'FixedSplitter', 'medmnist_dls', 'SegPair', 'seg_pairs', 'SegItem', 'seg_dls', 'polyp_dls',
            'drive_dls', 'chase_dls', 'isbi_dls', 'check_boxes', 'parse_voc', 'bccd_boxes', 'CellBox', 'bccd_crops_dls',
-           'dataset_summary', 'kdml_data']
+           'dataset_summary', 'read_image', 'read_mask']
 
 # %% ../nbs/00_data.ipynb #0c58d63f
 def data_root(
@@ -102,17 +102,25 @@ _SPLITS = ('train', 'val', 'test')
 def load_medmnist(
     path:Path, # A MedMNIST `.npz` file
 )->dict:
-    "Arrays of a MedMNIST file as `{split: (images, labels)}`, validated."
+    "Arrays of a MedMNIST file as `{split: (images, labels)}`, validated; labels always (N,1) indices or (N,K) 0/1."
     try: z = np.load(path)
     except Exception as e: raise ValueError(f"{path} could not be read as a NumPy .npz file ({e}); expected a MedMNIST 2D file.") from None
     need = [f'{s}_{k}' for s in _SPLITS for k in ('images', 'labels')]
     missing = [k for k in need if k not in z.files]
     if missing: raise ValueError(f"{path} is not a MedMNIST 2D file: keys {missing} are missing (expected {need}).")
-    res = {s: (z[f'{s}_images'], z[f'{s}_labels']) for s in _SPLITS}
-    for s,(x,y) in res.items():
+    res = {}
+    for s in _SPLITS:
+        x, y = z[f'{s}_images'], z[f'{s}_labels']
         if len(x) != len(y): raise ValueError(f"{path}: {s}_images has {len(x)} items but {s}_labels has {len(y)}.")
         if len(x) == 0: raise ValueError(f"{path}: the {s} split is empty.")
         if x.ndim not in (3, 4): raise ValueError(f"{path}: {s}_images has shape {x.shape}; expected (N,H,W) or (N,H,W,3).")
+        if y.ndim == 1: y = y[:, None]  # (N,) class indices, as many re-saved files store them
+        if y.ndim != 2: raise ValueError(f"{path}: {s}_labels has shape {y.shape}; expected (N,), (N,1) class indices or (N,K) 0/1 labels.")
+        if not np.issubdtype(y.dtype, np.number) or (y < 0).any() or (y != np.round(y)).any():
+            raise ValueError(f"{path}: {s}_labels must hold non-negative whole numbers (class indices, or 0/1 per label).")
+        res[s] = (x, y.astype(np.int64))
+    ks = {y.shape[1] for _,y in res.values()}
+    if len(ks) > 1: raise ValueError(f"{path}: the splits' labels have different widths {sorted(ks)}: every split needs the same label shape.")
     return res
 
 # %% ../nbs/00_data.ipynb #3b0ff8e1
@@ -139,7 +147,9 @@ class _ArrayImage:
 class _ArrayLabel:
     "Label of item `i`: a class name, or a float vector for multi-label sets; pickles without the array."
     def __init__(self, ys, labels, multi:bool): self.ys, self.labels, self.multi = ys, labels, multi
-    def __call__(self, i): return self.ys[i].astype(np.float32) if self.multi else self.labels[int(self.ys[i][0])]
+    def __call__(self, i):
+        y = np.asarray(self.ys[i]).reshape(-1)  # (1,) class index or (K,) 0/1 labels
+        return y.astype(np.float32) if self.multi else self.labels[int(y[0])]
     def __getstate__(self): return {**self.__dict__, 'ys': None}
 
 def _subsample(n_items:int, n:int|None, rng)->np.ndarray:
@@ -159,18 +169,24 @@ def medmnist_dls(
     verbose:bool=False, # Print item counts and class balance
     **kwargs, # Passed to `DataBlock.dataloaders` (e.g. `num_workers`, `device`)
 )->DataLoaders:
-    "`DataLoaders` (train, val, test) for a MedMNIST 2D dataset; `dls.info` has counts and class balance."
+    "`DataLoaders` (train, val, test) for a MedMNIST 2D dataset or `.npz` file; `dls.info` has counts and class balance."
     path = medmnist_file(source, download=download)
     name = path.stem.split('_')[0].lower()
-    _, task, _, labels = MEDMNIST_2D.get(name, (None, 'multi-class', None, None))
+    _, task, _, labels = MEDMNIST_2D.get(name, (None, None, None, None))
     arrs = load_medmnist(path)
+    k, top = arrs['train'][1].shape[1], max(int(y.max()) for _,y in arrs.values())
+    # a file named after a MedMNIST set follows its task; any other file is multi-label when it has K>1 label columns
+    multi = task.startswith('multi-label') if task else k > 1
+    if multi and top > 1: raise ValueError(f"{path}: labels of shape (N,{k}) hold values up to {top}; multi-label files need one 0/1 column per label.")
+    if not multi and k > 1: raise ValueError(f"{path}: labels have shape (N,{k}) but {name} is single-label: store class indices as (N,) or (N,1).")
+    if labels is None: labels = tuple(str(i) for i in range(k if multi else top+1))
+    if multi and k != len(labels): raise ValueError(f"{path}: labels have {k} columns but {name} has {len(labels)} labels ({', '.join(labels)}).")
+    if not multi and top >= len(labels): raise ValueError(f"{path}: label {top} is outside the {len(labels)} classes of {name} (0..{len(labels)-1}); rename the file if it is not {name}.")
     rng = np.random.RandomState(seed)
     keep = {s: _subsample(len(x), subset, rng) for s,(x,_) in arrs.items()}
     xs = np.concatenate([arrs[s][0][keep[s]] for s in _SPLITS])
     ys = np.concatenate([arrs[s][1][keep[s]] for s in _SPLITS])
     color = xs.ndim == 4
-    if labels is None: labels = tuple(str(i) for i in range(int(ys.max())+1))
-    multi = task.startswith('multi-label')
     offs = np.cumsum([0] + [len(keep[s]) for s in _SPLITS])
     splits = [list(range(offs[i], offs[i+1])) for i in range(3)]
     x_tr = xs[offs[0]:offs[1]].astype(np.float32)/255.
@@ -187,14 +203,18 @@ def medmnist_dls(
                        splitter=FixedSplitter(splits), item_tfms=[Resize(size)] if size else None, batch_tfms=batch_tfms)
     set_seed(seed)
     dls = dblock.dataloaders(list(range(len(xs))), bs=bs, **kwargs)
-    if multi: info = pd.DataFrame({s: ys[offs[i]:offs[i+1]].sum(0) for i,s in enumerate(_SPLITS)}, index=list(labels)).T
+    if multi:
+        info = pd.DataFrame({s: ys[offs[i]:offs[i+1]].sum(0) for i,s in enumerate(_SPLITS)}, index=list(labels)).T
+        info['total'] = np.diff(offs)  # items per split (an item may carry several labels, or none)
     else: info = _balance({s: [labels[int(v)] for v in ys[offs[i]:offs[i+1], 0]] for i,s in enumerate(_SPLITS)}, labels)
     dls.info, dls.name, dls.task, dls.norm_stats = info, name, 'classify', (mean, std)
+    dls.multi_label, dls.n_skipped = multi, 0
     if verbose: print(f"{name}: {path}\n{info.to_string()}")
     return dls
 
 # %% ../nbs/00_data.ipynb #5dd7ab6c
-_IMG_EXTS = {'.png', '.jpg', '.jpeg', '.tif', '.tiff', '.gif', '.bmp'}
+from .images import IMAGE_EXTS, ImageReadError, image_size, read_image, read_mask, verify_images
+_all_ = ['read_image', 'read_mask']  # re-exported: loaders and callers read images through `kdml_nb.images`
 
 class SegPair(NamedTuple):
     "An image, its binary mask and an optional field-of-view mask."
@@ -206,15 +226,14 @@ def _images_in(folder:Path, what:str)->list:
     folder = Path(folder)
     if not folder.exists(): raise FileNotFoundError(f"{what} folder {folder} does not exist.")
     if not folder.is_dir(): raise NotADirectoryError(f"{what} folder {folder} is not a folder.")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in _IMG_EXTS)
-    if not files: raise ValueError(f"{what} folder {folder} holds no image files (expected {', '.join(sorted(_IMG_EXTS))}).")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTS)
+    if not files: raise ValueError(f"{what} folder {folder} holds no image files (expected {', '.join(sorted(IMAGE_EXTS))}).")
     return files
 
-def _check_image(p:Path):
-    try:
-        with Image.open(p) as im: return im.size
-    except (UnidentifiedImageError, OSError) as e:
-        raise ValueError(f"{p} is not an image file that PIL can read ({type(e).__name__}).") from None
+def _check_image(p:Path)->tuple:
+    "(width, height) of an image from its header; an `ImageReadError` naming the file if it is not one."
+    h, w = image_size(p)
+    return w, h
 
 def seg_pairs(
     images:Path, # Folder of images
@@ -222,7 +241,9 @@ def seg_pairs(
     mask_stem:Callable=noop, # Maps an image's stem to its mask's stem
     fovs:Path|None=None, # Optional folder of field-of-view masks
     fov_stem:Callable=noop, # Maps an image's stem to its FOV mask's stem
-    check:bool=True, # Open every file's header to check format and size
+    check:bool=True, # Read every file's header to check its format and that masks have their image's size
+    verify:bool=False, # Also decode every file fully (finds truncated files; about 5 ms per pair)
+    skip_bad:bool=False, # With `verify`: drop pairs with an unreadable file, with a warning that counts and names them
 )->list:
     "Match images with their masks (and FOV masks) by name; clear errors for anything missing or malformed."
     imgs = _images_in(images, 'Image')
@@ -239,29 +260,22 @@ def seg_pairs(
         nofov = [p.name for p in imgs if fov_stem(p.stem) not in fvs]
         if nofov: raise ValueError(f"{len(nofov)} image(s) in {images} have no field-of-view mask in {fovs}: {nofov[:5]}.")
     pairs = [SegPair(p, mks[mask_stem(p.stem)], fvs[fov_stem(p.stem)] if fvs is not None else None) for p in imgs]
+    if verify or skip_bad:
+        _, bad = verify_images([f for pr in pairs for f in pr if f is not None], skip_bad=skip_bad)
+        if bad:
+            bad_files = {p for p,_ in bad}
+            pairs = [pr for pr in pairs if not bad_files & set(pr)]
+            warnings.warn(f"skipped {len(bad)} unreadable file(s) and their pairs: "
+                          + '; '.join(f"{p} ({why})" for p,why in bad[:3]) + (' ...' if len(bad) > 3 else ''))
     if check:
         for pr in pairs:
             sz = _check_image(pr.image)
             for m in (pr.mask, pr.fov):
-                if m is not None and _check_image(m) != sz:
-                    raise ValueError(f"{m} has size {_check_image(m)} but its image {pr.image} has size {sz}.")
+                if m is not None and (msz := _check_image(m)) != sz:
+                    raise ValueError(f"{m} is {msz[0]}x{msz[1]} pixels but its image {pr.image} is {sz[0]}x{sz[1]}: "
+                                     "a mask must have its image's size.")
     return pairs
 
-@lru_cache(maxsize=128)
-def read_image(path:Path)->np.ndarray:
-    "An RGB image as a uint8 array (cached)."
-    with Image.open(path) as im: return np.asarray(im.convert('RGB'))
-
-@lru_cache(maxsize=128)
-def read_mask(
-    path:Path, # Mask file (PNG, GIF, TIFF, JPEG; grey, RGB or 1-bit)
-    threshold:int=127, # Pixels above this are foreground (JPEG masks are noisy)
-    invert:bool=False, # Foreground is the dark part (ISBI-2012 membranes)
-)->np.ndarray:
-    "A binary mask as a uint8 array of 0 and 1 (cached)."
-    with Image.open(path) as im: a = np.asarray(im.convert('L'))
-    m = a > threshold
-    return (~m if invert else m).astype(np.uint8)
 
 # %% ../nbs/00_data.ipynb #59151768
 VOID = 255  # mask value outside the field of view: ignored by the loss and the metrics
@@ -325,6 +339,7 @@ def seg_dls(
     items = sum(item_groups, [])
     offs = np.cumsum([0] + [len(g) for g in item_groups])
     splits = [list(range(offs[i], offs[i+1])) for i in range(len(item_groups))]
+    verify_images([p.image for g in groups[1:] for p in g])  # a truncated file fails here, named; training images are read just below
     px = [read_image(p.image).reshape(-1,3) / 255. for p in groups[0]]  # one read per training image
     mean, std = np.mean([a.mean(0) for a in px], 0).tolist(), np.mean([a.std(0) for a in px], 0).tolist()
     del px
@@ -547,21 +562,13 @@ def bccd_crops_dls(
     return dls
 
 # %% ../nbs/00_data.ipynb #c3f5fcf8
-_FAMILIES = {'bccd': bccd_crops_dls, 'kvasir-seg': partial(polyp_dls, dataset='kvasir-seg'),
-             'cvc-clinicdb': partial(polyp_dls, dataset='cvc-clinicdb'), 'drive': drive_dls,
-             'chasedb1': chase_dls, 'isbi2012': isbi_dls}
+DATASET_FAMILIES = {'bccd': bccd_crops_dls, 'kvasir-seg': partial(polyp_dls, dataset='kvasir-seg'),
+                    'cvc-clinicdb': partial(polyp_dls, dataset='cvc-clinicdb'), 'drive': drive_dls,
+                    'chasedb1': chase_dls, 'isbi2012': isbi_dls}
 
 def dataset_summary(
-    name:str='pneumoniamnist', # A MedMNIST 2D name or .npz path, or one of `_FAMILIES`
+    name:str='pneumoniamnist', # A MedMNIST 2D name or .npz path, or one of `DATASET_FAMILIES`
 )->tuple:
     "The `DataLoaders` of a dataset and a one-line description of them."
-    dls = _FAMILIES[name]() if name in _FAMILIES else medmnist_dls(name)
+    dls = DATASET_FAMILIES[name]() if name in DATASET_FAMILIES else medmnist_dls(name)
     return dls, f"{name}: {len(dls.loaders)} loaders, input batch {tuple(dls.one_batch()[0].shape)}"
-
-@call_parse
-def kdml_data(
-    name:str='pneumoniamnist', # A MedMNIST 2D name or .npz path, or one of: bccd, kvasir-seg, cvc-clinicdb, drive, chasedb1, isbi2012
-):
-    "Print the splits and class balance of a dataset."
-    dls, line = dataset_summary(name)
-    print(line); print(dls.info.to_string())
