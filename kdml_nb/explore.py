@@ -23,6 +23,7 @@ from fastai.vision.all import *
 from fastai.callback.progress import ShowGraphCallback
 from .data import VOID
 from .cohort import *
+from .modes import evaluating
 from .distill import FeatureAlign, TeacherDistill, PeerDistill, attention_map
 
 # %% auto #0
@@ -235,15 +236,6 @@ def _plain(t:Tensor)->Tensor:
     "`t` on the CPU as a plain `Tensor` (fastai's typed tensors dispatch functional losses differently)."
     return to_cpu(t).as_subclass(Tensor)
 
-@contextmanager
-def _evaluating(m:nn.Module):
-    "`m` in eval mode and without gradient inside the block, its mode restored after."
-    was = m.training
-    m.eval()
-    try:
-        with torch.no_grad(): yield m
-    finally: m.train(was)
-
 def cohort_outputs(
     learn, # A trained cohort learner
     idxs:list, # Items of `split` (positions in `learn.dls[split].dataset`)
@@ -254,7 +246,7 @@ def cohort_outputs(
     _check_view(learn, split, idxs)
     dl, n_inp = _split_dl(learn, split, idxs), learn.dls.n_inp
     xs, ys, logits = [], [], {}
-    with _evaluating(learn.cohort):
+    with evaluating(learn.cohort):
         for b in dl:
             for n,o in learn.cohort(*b[:n_inp]).items(): logits.setdefault(n, []).append(_plain(o).float())
             xs.append(_plain(dl.decode(b)[0])); ys.append(_plain(b[n_inp]))
@@ -509,7 +501,7 @@ def feature_maps(
     refs = list(dict.fromkeys(r for _,p in pairs for r in (p.source, p.target)))
     b = _split_dl(learn, split, [idx]).one_batch()
     res = []
-    with _evaluating(c):  # adapters too: batch norm uses its running statistics and is not updated
+    with evaluating(c):  # adapters too: batch norm uses its running statistics and is not updated
         _, feats = dry_run(c, tuple(b[:learn.dls.n_inp]), refs)
         for cb,p in pairs:
             src, dst = feats[p.source], feats[p.target]
@@ -590,7 +582,7 @@ def item_scores(
     _check_view(learn, split)
     c, kind, n_inp = learn.cohort, learn.loss_func.kind, learn.dls.n_inp
     cols = {}
-    with _evaluating(c):
+    with evaluating(c):
         for b in _split_dl(learn, split):
             out = {n: _plain(o).float() for n,o in c(*b[:n_inp]).items()}
             if len(c.students) > 1: out['ensemble'] = ensemble_logits(out, c.students, kind)

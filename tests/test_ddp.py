@@ -50,3 +50,24 @@ def test_detection_cohort_under_ddp(tmp_path):
     assert len(maps) == 8 and 'ensemble_map50' in maps  # teacher, a, b, ensemble at both IoU settings
     ref = json.loads((tmp_path/'metrics_reference.json').read_text())
     for k in maps: assert abs(m0['metrics'][k] - ref[k]) < 1e-6, (k, m0['metrics'][k], ref[k])
+
+def test_segmentation_cohort_under_ddp(tmp_path):
+    "A U-Net cohort (KD + ML) under two processes: the ranks end with the same weights, and every member's Dice and IoU are gathered over both ranks' images (9 validation images, one repeated to pad the last batch and dropped again): they equal one process's Dice and IoU of the same weights on the whole validation set."
+    pytest.importorskip('accelerate')
+    env = {**os.environ, 'OMP_NUM_THREADS': '1'}
+    torchrun = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2', '--master_port', '29563']
+    r = subprocess.run([*torchrun, str(HERE/'ddp_cohort.py'), '--task', 'segment', '--out', str(tmp_path)], capture_output=True, text=True, timeout=600, env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    r = subprocess.run([sys.executable, str(HERE/'ddp_cohort.py'), '--task', 'segment', '--out', str(tmp_path), '--reference'], capture_output=True, text=True, timeout=600, env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    w0, w1, init = (torch.load(tmp_path/f'{n}.pt') for n in ('weights_rank0', 'weights_rank1', 'init'))
+    for k in w0: assert torch.equal(w0[k], w1[k]), f'{k} differs across ranks'
+    assert not all(torch.equal(w0[k], init[k]) for k in w0)
+    m0, m1 = (json.loads((tmp_path/f'metrics_rank{r}.json').read_text()) for r in (0, 1))
+    assert m0['world'] == 2 and m0['hooks_after_fit'] == m1['hooks_after_fit'] == 0
+    assert m0['metrics'] == m1['metrics']
+    scores = [k for k in m0['metrics'] if k.endswith(('_dice', '_iou'))]
+    assert len(scores) == 8 and 'ensemble_dice' in scores  # teacher, a, b, ensemble; Dice and IoU
+    ref = json.loads((tmp_path/'metrics_reference.json').read_text())
+    for k in scores: assert abs(m0['metrics'][k] - ref[k]) < 1e-6, (k, m0['metrics'][k], ref[k])
+    print({k: (m0['metrics'][k], ref[k]) for k in scores})
