@@ -23,6 +23,10 @@ drift; times are medians over `--steps` training steps after two warm-up rounds.
    MobileNetV2-style students, batch 128, KD + ML and learning styles), DRIVE tiles (U-Net teacher, small and tiny
    U-Nets, batch 16, learning styles) and PneumoniaMNIST (28 px, ResNet-18-style teacher, CNN and ResNet-10-style
    students, learning styles).
+8. checkpoints (`--only checkpoint`): the time `kdml_train` spends writing its per-epoch checkpoint (`Checkpoint`: every
+   member, adapter, optimizer state, random state and the history, through a temporary file) against the training
+   steps of one epoch (median of `CK_STEPS` steps after a warm-up, times the batches of an epoch; validation not
+   counted, so the ratio is an upper bound), for the default run of each task (`TASK_DEFAULTS`, learning styles).
 `--only` runs some sections and keeps the others' figures already in the results file.
 Writes `bench/results.json`, which `nbs/07_benchmarks.ipynb` turns into a table and a bar chart.
 """
@@ -115,8 +119,10 @@ def inference(dls):
 DET_BS, DET_SIZE = 16, 128  # the detection section's batch: BCCD smears at 128 px
 HEAP_BS, HEAP_STEPS = 8, 40  # the heap section: DRIVE tiles (96 px), batch 8, RSS read after warm-up step 10 and at the last step
 CL_STEPS = 8  # the channels-last section: a BCCD cohort step takes 16 to 24 s on 2 cores
+CK_STEPS, CK_WRITES = 3, 3  # the checkpoint section: timed training steps (after one warm-up) and checkpoints written, per task
 SECTION_META = {'detect': dict(batch=DET_BS, size=DET_SIZE, data='bccd'), 'heap': dict(batch=HEAP_BS, data='drive', steps=HEAP_STEPS),
-                'channels': dict(data='bccd, drive, pneumoniamnist', steps=CL_STEPS)}  # where a section's data differ from the top level's
+                'channels': dict(data='bccd, drive, pneumoniamnist', steps=CL_STEPS),
+                'checkpoint': dict(data='pneumoniamnist, drive, bccd (each task\'s default run)', steps=CK_STEPS, batch='per task')}  # where a section's data differ from the top level's
 
 def detect_overhead(steps):
     "5. Detection cohorts: one cohort step against the sum of its members' plain steps."
@@ -156,6 +162,37 @@ def channels_last(steps:int=CL_STEPS):
         res[name] = dict(default_s=tm['default'], channels_last_s=tm['channels_last'], speedup=tm['default']/tm['channels_last'],
                          batch=bs, members=[t, *ss])
         print(name, json.dumps(res[name]))
+    return res
+
+class _StopAfter(Callback):
+    "End the training part of an epoch after `n` batches (the rest of the epoch is what `StepTimer` times)."
+    order = StepTimer.order + 1
+    def __init__(self, n): self.n = n
+    def after_batch(self):
+        if self.training and self.iter + 1 >= self.n: raise CancelTrainException()
+
+def checkpoint_cost(steps:int=CK_STEPS, writes:int=CK_WRITES):
+    "8. The cost of `kdml_train`'s per-epoch checkpoint for the default run of each task: writing one against a training epoch."
+    import tempfile
+    from kdml_nb.train import TASK_DEFAULTS, check_request, prepare_seed, method_cbs, Checkpoint
+    res = {}
+    for task, d in TASK_DEFAULTS.items():
+        req = check_request(task, d['data'], 'styles', d['teacher'], d['students'].split(','))
+        set_seed(0)
+        dls, teacher, students = prepare_seed(req, 0, bs=d['bs'])
+        learn = cohort_learner(dls, teacher=teacher, students=students, cbs=method_cbs(req, list(students)))
+        timer = StepTimer()
+        with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-3, cbs=[timer, _StopAfter(steps + 1)])
+        epoch_s = float(np.median(timer.times[1:]))*len(dls.train)  # the training steps of a full epoch; its validation not counted
+        path = Path(tempfile.mkdtemp())/f'checkpoint_seed0.pth'
+        ck = Checkpoint(path)
+        for _ in range(writes):  # one-step epochs, each ending with the checkpoint a full epoch ends with
+            with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-3, cbs=[StepTimer(), _StopAfter(1), ck])
+        ck_s = float(np.median(ck.write_s))
+        res[task] = dict(data=d['data'], batch=d['bs'], members=[d['teacher'], *d['students'].split(',')], batches=len(dls.train),
+                         epoch_s=epoch_s, checkpoint_s=ck_s, ratio=ck_s/epoch_s, checkpoint_mb=path.stat().st_size/2**20)
+        path.unlink(); path.parent.rmdir()
+        print(task, json.dumps(res[task]))
     return res
 
 def rss_mb()->float:
@@ -249,7 +286,7 @@ if __name__ == '__main__':
     p.add_argument('--steps', type=int, default=40)
     p.add_argument('--rounds', type=int, default=3)
     p.add_argument('--out', default=str(Path(__file__).parent/'results.json'))
-    p.add_argument('--only', default='overhead,fasterai,features,inference,detect,heap,channels')
+    p.add_argument('--only', default='overhead,fasterai,features,inference,detect,heap,channels,checkpoint')
     p.add_argument('--kd-child'); p.add_argument('--heap-child'); p.add_argument('--child-out')
     a = p.parse_args()
     if a.kd_child: kd_child(a.kd_child, a.child_out); sys.exit(0)
@@ -257,7 +294,7 @@ if __name__ == '__main__':
     meta = dict(date=str(date.today()), command='python bench/run.py ' + ' '.join(sys.argv[1:]), torch=torch.__version__,
                 threads=torch.get_num_threads(), cpus=os.cpu_count(), batch=BS, steps=a.steps)
     only = a.only.split(',')
-    sections = ['overhead', 'fasterai', 'features', 'inference', 'detect', 'heap', 'channels']
+    sections = ['overhead', 'fasterai', 'features', 'inference', 'detect', 'heap', 'channels', 'checkpoint']
     unknown = set(only) - set(sections)
     if unknown: p.error(f"unknown sections {sorted(unknown)}: use {', '.join(sections)}")
     # a partial run keeps the other sections of the results file; each section records the run that measured it
@@ -273,6 +310,7 @@ if __name__ == '__main__':
     if 'detect' in only: res['detect'] = detect_overhead(a.steps); print('detection cohorts', json.dumps(res['detect'], indent=1))
     if 'heap' in only: res['heap'] = heap(a.rounds); print('heap', json.dumps(res['heap'], indent=1))
     if 'channels' in only: res['channels'] = channels_last(); print('channels last', json.dumps(res['channels'], indent=1))
+    if 'checkpoint' in only: res['checkpoint'] = checkpoint_cost(); print('checkpoint cost', json.dumps(res['checkpoint'], indent=1))
     if len(only) == len(sections) or 'wall_s' not in res: res['wall_s'] = time.time() - t0
     meta['wall_s'] = time.time() - t0
     Path(a.out).write_text(json.dumps(res, indent=1))

@@ -4,11 +4,11 @@
 
 # %% ../nbs/02_cohort.ipynb #361dde44
 from __future__ import annotations
-import difflib, warnings
+import difflib, math, warnings
 from copy import deepcopy
 import numpy as np
 import pandas as pd
-import torch, torch.nn as nn, torch.nn.functional as F
+import torch, torch.nn as nn, torch.nn.functional as F, torch.distributed as dist
 from fastai.vision.all import *
 from fastai.callback.hook import hook_outputs
 from fastai.callback.fp16 import MixedPrecision
@@ -16,9 +16,10 @@ from .data import VOID
 from .models import n_params
 
 # %% auto #0
-__all__ = ['Cohort', 'member_probs', 'ensemble_logits', 'CohortLoss', 'MemberMetric', 'MemberLoss', 'cohort_metrics', 'MaskDice',
-           'CohortCallback', 'CohortRecorder', 'cohort_splitter', 'CohortLearner', 'default_loss', 'sample_batch',
-           'dry_run', 'setup_cohort', 'cohort_learner']
+__all__ = ['Cohort', 'loss_activation', 'member_probs', 'ensemble_logits', 'CohortLoss', 'MemberMetric', 'MemberLoss',
+           'cohort_metrics', 'MaskDice', 'CohortCallback', 'CohortRecorder', 'member_head', 'cohort_splitter',
+           'CohortLearner', 'DivergenceError', 'DivergenceGuard', 'default_loss', 'sample_batch', 'dry_run',
+           'setup_cohort', 'cohort_learner', 'CohortMixedPrecision']
 
 # %% ../nbs/02_cohort.ipynb #38031204
 def _check_names(names):
@@ -84,9 +85,22 @@ class Cohort(nn.Module):
                              f"(see `[n for n,_ in learn.member({name!r}).named_modules()]`).") from None
 
 # %% ../nbs/02_cohort.ipynb #155b017b
-def _act_kind(loss_func)->str:
-    "'sigmoid' for binary cross-entropy losses, else 'softmax' (over dim 1)."
-    return 'sigmoid' if 'BCE' in type(loss_func).__name__ or 'BCE' in type(getattr(loss_func, 'func', None)).__name__ else 'softmax'
+# fastai's and PyTorch's standard losses and how each activates a member's outputs
+_LOSS_ACTS = ((BCEWithLogitsLossFlat, 'sigmoid'), (nn.BCEWithLogitsLoss, 'sigmoid'), (CrossEntropyLossFlat, 'softmax'),
+              (nn.CrossEntropyLoss, 'softmax'), (LabelSmoothingCrossEntropyFlat, 'softmax'),
+              (LabelSmoothingCrossEntropy, 'softmax'), (FocalLossFlat, 'softmax'))
+
+def loss_activation(
+    loss_func, # The supervised loss of one member
+)->str:
+    "How `loss_func` turns a member's outputs into probabilities: its declared `distill_act`, or that of a standard loss ('softmax' over dim 1, 'sigmoid' per class)."
+    act = getattr(loss_func, 'distill_act', None)
+    if act is None: act = next((a for cls,a in _LOSS_ACTS if isinstance(loss_func, cls)), None)
+    if act is None: act = {F.cross_entropy: 'softmax', F.binary_cross_entropy_with_logits: 'sigmoid'}.get(loss_func)
+    if act not in ('softmax', 'sigmoid'):
+        raise ValueError(f"Cannot tell how {type(loss_func).__name__} activates a member's outputs: set "
+                         "`loss_func.distill_act = 'softmax'` (one class per item or pixel) or 'sigmoid' (independent labels).")
+    return act
 
 def member_probs(out:Tensor, kind:str='softmax')->Tensor:
     "Probabilities of one member's output (class dimension 1)."
@@ -106,7 +120,7 @@ class CohortLoss(nn.Module):
     ):
         super().__init__()
         store_attr()
-        self.kind, self.last = _act_kind(loss_func), {}
+        self.kind, self.last = loss_activation(loss_func), {}  # what every prediction flow compares too
 
     @property
     def reduction(self): return getattr(self.loss_func, 'reduction', 'mean')
@@ -195,19 +209,22 @@ def cohort_metrics(
 
 # %% ../nbs/02_cohort.ipynb #294b7882
 class MaskDice(Metric):
-    "Foreground Dice (or IoU) over the pixels whose target is not `void`, accumulated over the dataset."
+    "Foreground Dice (or IoU) over the pixels whose target is not `void`, accumulated over the dataset and over every process."
     def __init__(self, fg:int=1, iou:bool=False, void:int=VOID): store_attr()
-    def reset(self): self.inter, self.union = 0., 0.
+    def reset(self): self.counts = []
     def accumulate(self, learn):
         pred, targ = learn.pred.argmax(dim=1), learn.y
         valid = targ != self.void
-        p, t = (pred == self.fg) & valid, (targ == self.fg) & valid
-        self.inter += (p & t).sum().item()
-        self.union += p.sum().item() + t.sum().item()
+        p, t = ((pred == self.fg) & valid).flatten(1), ((targ == self.fg) & valid).flatten(1)
+        c = torch.stack([(p & t).sum(1), p.sum(1), t.sum(1)], 1)  # per item: overlap, predicted and true pixels
+        self.counts.append(learn.to_detach(c))  # under DDP: every process's items, the padding of the last batch dropped
     @property
     def value(self):
-        if self.union == 0: return None
-        return self.inter/(self.union - self.inter) if self.iou else 2*self.inter/self.union
+        if not self.counts: return None
+        inter, n_pred, n_true = torch.cat(self.counts).sum(0).tolist()
+        union = n_pred + n_true
+        if union == 0: return None
+        return inter/(union - inter) if self.iou else 2*inter/union
     @property
     def name(self): return 'iou' if self.iou else 'dice'
 
@@ -224,8 +241,9 @@ class CohortCallback(Callback):
     @property
     def cohort(self)->Cohort: return getattr(self.learn.model, 'module', self.learn.model)
     def add_term(self, key:str, term:Tensor, weight:float):
-        "Add `weight*term` to the loss being optimised and record the unweighted term under `key`."
+        "Add `weight*term` to the loss being optimised and, in training, to the loss `Recorder` shows; record the unweighted term under `key`."
         self.learn.loss_grad = self.learn.loss_grad + weight*term
+        if self.training: self.learn.loss = self.learn.loss + weight*term.detach()
         terms = getattr(self.learn, 'distill_terms', None)
         if terms is not None: terms[key] = term.detach()
 
@@ -256,14 +274,35 @@ class CohortRecorder(Callback):
         "One row per training batch: `loss:<member>` columns and one column per distillation term."
         return pd.DataFrame([{k: (v.mean().item() if isinstance(v, Tensor) else v) for k,v in r.items()} for r in self.rows])
 
-# %% ../nbs/02_cohort.ipynb #84aacd79
-def cohort_splitter(model)->list:
-    "One parameter group per trained member, and one for the adapters (an offline teacher is left out)."
-    c = getattr(model, 'module', model)
-    groups = [params(c.members[n]) for n in c.trained]
-    ad = [p for p in c.adapters.parameters()]
-    return groups + ([ad] if ad else [])
+# %% ../nbs/02_cohort.ipynb #97c338ca
+def _has_params(m)->bool: return isinstance(m, nn.Module) and any(True for _ in m.parameters())
 
+def member_head(
+    member:nn.Module, # One network of the cohort
+)->list:
+    "The modules of `member`'s head: timm's `get_classifier()`, smp's `segmentation_head`, a `head` attribute, else the last child holding parameters."
+    if callable(getattr(member, 'get_classifier', None)):  # timm
+        heads = [h for h in tuplify(member.get_classifier()) if _has_params(h)]
+        if heads: return heads
+    if _has_params(getattr(member, 'segmentation_head', None)):  # segmentation_models_pytorch
+        return [h for h in (member.segmentation_head, getattr(member, 'classification_head', None)) if _has_params(h)]
+    if _has_params(getattr(member, 'head', None)): return [member.head]  # kdml_nb's networks and detectors
+    kids = [c for c in member.children() if _has_params(c)]
+    if len(kids) == 1: return member_head(kids[0])  # a wrapper: look inside
+    return kids[-1:] or [member]  # a single layer is all head
+
+def cohort_splitter(model)->list:
+    "Two parameter groups: every trained member's body, then every trained member's head and the adapters (an offline teacher is in neither)."
+    c = getattr(model, 'module', model)
+    bodies, heads = [], []
+    for n in c.trained:
+        m = c.members[n]
+        in_head = {id(p) for h in member_head(m) for p in h.parameters()}
+        bodies += [p for p in m.parameters() if id(p) not in in_head]
+        heads += [p for p in m.parameters() if id(p) in in_head]
+    return [bodies, heads + list(c.adapters.parameters())]
+
+# %% ../nbs/02_cohort.ipynb #84aacd79
 class CohortLearner(Learner):
     "A `Learner` that trains a `Cohort`."
     fitted = False  # True once `fit` has completed an epoch (set by `CohortRecorder`) or `load` has read saved weights
@@ -272,10 +311,21 @@ class CohortLearner(Learner):
     def cohort(self)->Cohort: return getattr(self.model, 'module', self.model)
 
     def fit(self, *args, **kwargs):
+        "fastai's `fit`; whatever it raises, no distillation hook is left and every module is back in its mode."
+        modes = [(m, m.training) for m in self.model.modules()]
         try: return super().fit(*args, **kwargs)
+        except BaseException:
+            for m, mode in modes: m.training = mode
+            raise
         finally:
             for cb in self.cbs:
                 if isinstance(cb, CohortCallback): cb.remove_hooks()
+
+    def freeze_to(self, n:int):
+        "fastai's `freeze_to` over `cohort_splitter`'s groups (bodies, then heads and adapters); frozen parameters drop their gradients."
+        super().freeze_to(n)
+        for p in self.model.parameters():
+            if not p.requires_grad: p.grad = None  # else fastai's optimizer would still apply weight decay to it
 
     @delegates(Learner.load)
     def load(self, file, device=None, **kwargs):
@@ -323,6 +373,64 @@ class CohortLearner(Learner):
         fig.tight_layout()
         return fig
 
+# %% ../nbs/02_cohort.ipynb #fe0a28f9
+class DivergenceError(RuntimeError):
+    "Training diverged: the fit stopped, and the weights it left are not a result."
+    def __init__(self, msg:str): super().__init__(msg); self.msg = msg
+    def __str__(self): return self.msg  # one line, even after fastai prefixes the callback's name to `args`
+
+def _lr_hint(lr:float)->str:
+    "A rate to try after `lr` diverged, written as on the command line (3e-4)."
+    m, e = f'{min(3e-4, lr/10):.0e}'.split('e')
+    return f'{m}e{int(e)}'
+
+def _bad(v)->bool: return isinstance(v, Tensor) and not bool(torch.isfinite(v).all())
+
+class DivergenceGuard(Callback):
+    "Stop the fit with a `DivergenceError` at the first training batch whose loss is not finite or has grown `ratio`-fold."
+    order = Recorder.order - 1  # after every `CohortCallback` (MixedPrecision.order+1) has added its terms
+    run_valid = False
+    def __init__(self,
+        ratio:float|None=1e3, # Diverged when the total exceeds `ratio` times the first batch's total (at least 1); None: only non-finite losses
+    ): store_attr()
+
+    def before_fit(self):
+        # `lr_find` raises the rate until the loss explodes, on purpose, and stops itself (`stop_div`)
+        self.active, self.limit = not any(isinstance(cb, LRFinder) for cb in self.learn.cbs), None
+
+    def after_loss(self):
+        if not self.active: return
+        total, last = self.learn.loss_grad.detach(), getattr(self.learn.loss_func, 'last', {})
+        # one read of the device per batch: the total holds every trained member's loss and every weighted term;
+        # the loss of a member outside it (an offline teacher) joins the same check
+        outside = [v for k,v in last.items() if k not in getattr(self.learn.loss_func, 'trained', last)]
+        ok = torch.stack([torch.isfinite(v).all() for v in [total, *outside]]).all()
+        if self.ratio is not None:
+            if self.limit is None: self.first = total.float().mean(); self.limit = self.ratio*self.first.clamp_min(1.)
+            ok = ok & (total.float().mean() <= self.limit)
+        ok = ok.float()
+        if dist.is_available() and dist.is_initialized(): dist.all_reduce(ok, op=dist.ReduceOp.MIN)  # all processes stop together
+        if ok.item() < 1: raise DivergenceError(self.message())
+
+    def message(self)->str:
+        "One line: which loss diverged, where, and what to try."
+        lf, val = self.learn.loss_func, lambda v: v.detach().float().mean().item()
+        last, total = getattr(lf, 'last', {}), val(self.learn.loss_grad)
+        parts = ([(f"the supervised loss of member {k!r}", v, k in getattr(lf, 'trained', last)) for k,v in last.items()] +
+                 [(f"the distillation term {k!r}", v, True) for k,v in getattr(self.learn, 'distill_terms', {}).items()])
+        bad = next(((n, v) for n,v,_ in parts if _bad(v)), None)
+        if bad is not None: what = f"{bad[0]} is {val(bad[1])}"
+        elif not math.isfinite(total): what = f"the total loss is {total}"
+        elif self.limit is not None and total > self.limit.item():
+            n, v = max([(n, val(v)) for n,v,in_total in parts if in_total] or [('the total', total)], key=lambda o: o[1])
+            first = self.first.item()
+            what = (f"the total loss rose to {total:.3g}, past {self.ratio:g} times the first batch's {first:.3g}"
+                    f"{' (taken as 1)' if first < 1 else ''}; its largest part is {n}, {v:.3g}")
+        else: what = "the loss of another process diverged"
+        lr = self.learn.opt.hypers[-1]['lr']
+        return (f"Training diverged at epoch {self.epoch}, batch {self.iter} (both from 0): {what}. Lower the learning rate "
+                f"(e.g. --lr {_lr_hint(lr)}, or lr={_lr_hint(lr)} in Python; it was {lr:.3g} at that batch).")
+
 # %% ../nbs/02_cohort.ipynb #c3ff4f88
 def default_loss(dls):
     "The supervised loss for `dls`: cross-entropy over dim 1 ignoring `VOID` for masks, else fastai's default."
@@ -333,12 +441,6 @@ def default_loss(dls):
     lf = getattr(dls.train_ds, 'loss_func', None)
     if lf is None: raise ValueError("Cannot infer a loss from these DataLoaders: pass `loss_func=`.")
     return lf
-
-def _load_weights(model:nn.Module, weights):
-    if weights is True: return
-    sd = weights if isinstance(weights, dict) else torch.load(weights, map_location='cpu', weights_only=True)
-    if 'model' in sd and isinstance(sd['model'], dict): sd = sd['model']  # a fastai `learn.save` file
-    model.load_state_dict(sd)
 
 def sample_batch(dls, cohort:Cohort, n:int=2)->tuple:
     "The inputs of `n` validation items (training items if there is no validation set), on the cohort's device."
@@ -377,11 +479,12 @@ def cohort_learner(
     metrics=None, # fastai metrics, reported for every member and the ensemble
     loss_func=None, # Supervised loss of one member (default: from `dls`)
     offline:bool=False, # Freeze a pretrained teacher instead of training it online
-    teacher_weights=None, # State dict, `.pth` path (a `learn.save` file works) or True if `teacher` is already trained
+    teacher_weights=None, # State dict, weights file (see `load_weights`: .pth, .safetensors, `learn.save`, checkpoints) or True if `teacher` is already trained
     ensemble:bool=True, # Report the students' ensemble
+    guard:bool=True, # Stop a diverging run with a `DivergenceError` (see `DivergenceGuard`)
     **kwargs, # Passed to `Learner` (e.g. `opt_func`, `lr`, `path`, `wd`)
 )->CohortLearner:
-    "A fastai `Learner` that trains a teacher and students together, with the knowledge flows of `cbs`."
+    "A fastai `Learner` that trains a teacher and students together, with the knowledge flows of `cbs` and a guard against divergence."
     for i,split in enumerate(('training', 'validation')):
         if len(dls.loaders) <= i or len(dls[i].dataset) == 0:
             raise ValueError(f"The {split} set is empty: check the data path and the split.")
@@ -390,7 +493,9 @@ def cohort_learner(
     if 'teacher' in students: raise ValueError("'teacher' is reserved for the teacher: give the students other names.")
     if teacher_weights is not None:
         if teacher is None: raise ValueError("teacher_weights given but no teacher.")
-        _load_weights(teacher, teacher_weights)
+        if teacher_weights is not True:
+            from kdml_nb.zoo import load_weights  # zoo imports cohort (for `CohortLearner.layers`): imported here, no cycle
+            load_weights(teacher, teacher_weights)
     cohort = Cohort(members, teacher='teacher' if teacher is not None else None, offline=offline)
     cohort.to(getattr(dls, 'device', None) or default_device())  # members may come from different devices (a teacher trained first)
     if offline and teacher_weights is None:
@@ -400,7 +505,39 @@ def cohort_learner(
     setup_cohort(cohort, dls, cbs)
     base = loss_func if loss_func is not None else default_loss(dls)
     learn = CohortLearner(dls, cohort, loss_func=CohortLoss(base, cohort.trained, cohort.students),
-                          metrics=cohort_metrics(metrics, cohort, ensemble), cbs=cbs + [CohortRecorder()],
-                          splitter=cohort_splitter, **kwargs)
+                          metrics=cohort_metrics(metrics, cohort, ensemble), splitter=cohort_splitter,
+                          cbs=cbs + [CohortRecorder()] + ([DivergenceGuard()] if guard else []), **kwargs)
     learn.base_metrics = L(metrics)
     return learn
+
+# %% ../nbs/02_cohort.ipynb #0eec819a
+from fastai.callback.fp16 import AMPMode
+from torch.amp import GradScaler, autocast
+
+class CohortMixedPrecision(MixedPrecision):
+    "fastai's `MixedPrecision` with autocast and the gradient scaler on the device the cohort is on (CPU included)."
+    def before_fit(self):
+        dev = next(self.model.parameters()).device.type
+        dtype = torch.bfloat16 if self.amp_mode == AMPMode.BF16 else torch.float16
+        if dtype == torch.bfloat16 and dev == 'cuda' and not torch.cuda.is_bf16_supported():
+            raise ValueError("This GPU has no bfloat16: use `learn.to_fp16()` instead of `to_bf16()`.")
+        self.kwargs['enabled'] = dtype == torch.float16  # bfloat16 has float32's range: no scaling
+        self.autocast, self.learn.scaler, self.scales, self.inside = autocast(dev, dtype=dtype), GradScaler(dev, **self.kwargs), L(), False
+    def before_batch(self): self.autocast.__enter__(); self.inside = True
+    def after_loss(self): self.leave()
+    def after_batch(self): self.leave()  # also after a cancelled batch
+    def after_fit(self): self.leave(); super().after_fit()  # also after a cancelled epoch or fit
+    def leave(self):
+        "Leave autocast if this batch is still inside it."
+        if self.inside: self.autocast.__exit__(None, None, None); self.inside = False
+
+@patch
+def to_bf16(self:CohortLearner):
+    "Train the cohort in bfloat16 mixed precision on its device, the CPU included (`CohortMixedPrecision`)."
+    return self.add_cb(CohortMixedPrecision(amp_mode=AMPMode.BF16))
+
+@patch
+@delegates(GradScaler)
+def to_fp16(self:CohortLearner, **kwargs):
+    "Train the cohort in float16 mixed precision on its device, with a `GradScaler` (`CohortMixedPrecision`)."
+    return self.add_cb(CohortMixedPrecision(**kwargs))

@@ -11,56 +11,29 @@ from fastai.callback.hook import Hook
 from .cohort import *
 
 # %% auto #0
-__all__ = ['kd_loss', 'attention_map', 'at_loss', 'TeacherDistill', 'LayerPair', 'feature_layer', 'make_adapter', 'FeatureAlign',
-           'PeerDistill', 'independent', 'kd', 'dml', 'kd_ml', 'learning_styles']
+__all__ = ['TeacherDistill', 'LayerPair', 'feature_layer', 'make_adapter', 'FeatureAlign', 'PeerDistill', 'independent', 'kd',
+           'dml', 'kd_ml', 'learning_styles', 'kd_loss', 'attention_map', 'at_loss']
 
 # %% ../nbs/03_distill.ipynb #4667fc70
-def _rows(x:Tensor)->Tensor:
-    "Class dimension 1 moved last and everything else flattened: (N, C)."
-    return x.movedim(1, -1).reshape(-1, x.shape[1]) if x.ndim > 2 else x
-
-def kd_loss(
-    student:Tensor, # Student logits, class dim 1: (B,C) or (B,C,...)
-    teacher:Tensor, # Teacher logits of the same shape (detached here)
-    T:float=4., # Temperature
-    act:str='softmax', # 'softmax' over classes, or 'sigmoid' per class
-)->Tensor:
-    "Hinton et al. (2015): KL(teacher || student) on outputs softened by `T`, batchmean over items (or pixels), x T^2."
-    if student.shape != teacher.shape:
-        raise ValueError(f"kd_loss: student output {tuple(student.shape)} and teacher output {tuple(teacher.shape)} differ.")
-    with torch.autocast(device_type=student.device.type, enabled=False):
-        s, t = _rows(student.float())/T, _rows(teacher.detach().float())/T
-        if act == 'softmax':
-            kl = F.kl_div(F.log_softmax(s, -1), F.log_softmax(t, -1), log_target=True, reduction='batchmean')
-        elif act == 'sigmoid':
-            pt = torch.sigmoid(t)
-            kl = (pt*(F.logsigmoid(t) - F.logsigmoid(s)) + (1-pt)*(F.logsigmoid(-t) - F.logsigmoid(-s))).sum(-1).mean()
-        else: raise ValueError(f"act must be 'softmax' or 'sigmoid', not {act!r}.")
-    return kl * T * T
-
-# %% ../nbs/03_distill.ipynb #6eb5e2b3
-def attention_map(f:Tensor)->Tensor:
-    "Spatial attention of a (B,C,H,W) map: mean over channels of f^2, flattened, L2-normalised."
-    return F.normalize(f.float().pow(2).mean(1).flatten(1), dim=1)
-
-def at_loss(
-    student:Tensor, # Learner's feature map (B,C,H,W)
-    teacher:Tensor, # Source feature map (B,C',H',W'), detached here
-)->Tensor:
-    "Attention-transfer loss: mean squared difference of the attention maps."
-    with torch.autocast(device_type=student.device.type, enabled=False):
-        s, t = student.float(), teacher.detach().float()
-        if s.shape[2:] != t.shape[2:]: s = F.interpolate(s, size=t.shape[2:], mode='bilinear', align_corners=False)
-        return (attention_map(s) - attention_map(t)).pow(2).mean()
+from .losses import kd_loss, attention_map, at_loss  # the losses live in one module (see the Losses page)
+_all_ = ['kd_loss', 'attention_map', 'at_loss']  # still importable from here, as before
 
 # %% ../nbs/03_distill.ipynb #d76a819c
 def _flow_view(cb)->tuple:
-    "`(act, output)` of a prediction flow: the callback's own where it selects an output, else the supervised loss's `distill_act` and `distill_output` where it has them (a detector compares its class maps, per class), else the callback's `act` on the whole output."
-    if cb.output is not None: return cb.act, cb.output
+    "`(act, output)` of a prediction flow. With its own `output` (a part of a structured output), the callback's `act` (softmax when None); else the supervised loss's `distill_act` and `distill_output` where it has them (a detector compares its class maps, per class); else whole outputs, activated as the supervised loss activates them (`CohortLoss.kind`), which an explicit `act` must agree with."
     lf = getattr(vars(cb).get('learn'), 'loss_func', None)
-    lf = getattr(lf, 'loss_func', lf)
-    if hasattr(lf, 'distill_output'): return lf.distill_act, lf.distill_output
-    return cb.act, None
+    base = getattr(lf, 'loss_func', lf)
+    if cb.output is not None: return ifnone(cb.act, 'softmax'), cb.output
+    if hasattr(base, 'distill_output'): return base.distill_act, base.distill_output
+    kind = getattr(lf, 'kind', None) or ifnone(cb.act, 'softmax')
+    if cb.act is not None and cb.act != kind:
+        raise ValueError(f"{type(cb).__name__}(act={cb.act!r}) on outputs that the supervised loss activates with {kind} "
+                         f"({type(base).__name__}): leave act=None, and the flow follows the loss.")
+    return kind, None
+
+def _act_note(cb)->str:
+    "', sigmoid' for a flow that compares whole outputs per label (a multi-label task), else ''."
+    return ', sigmoid' if cb.output is None and _flow_view(cb) == ('sigmoid', None) else ''
 
 def _select(out, output):
     "The tensor that distillation compares: `out` itself, `out[output]`, or `output(out)`."
@@ -83,11 +56,12 @@ class TeacherDistill(CohortCallback):
         students:list|None=None, # Students that learn (default: all)
         T:float=4., # Temperature
         weight:float=1., # Weight of each student's KD term
-        act:str='softmax', # 'softmax' or 'sigmoid' (per-class heads)
+        act:str|None=None, # None: as the supervised loss activates outputs (softmax, or sigmoid per label); 'softmax' or 'sigmoid' with `output`
         output=None, # Key or function selecting the logits from structured outputs
     ): store_attr()
 
     def check(self, cohort): _teacher_students(self, cohort)
+    def before_fit(self): _flow_view(self)  # an `act` the supervised loss contradicts fails before training
 
     def setup(self, cohort, preds, feats):
         t = _select(preds[self._teacher], self.output)
@@ -104,7 +78,7 @@ class TeacherDistill(CohortCallback):
             self.add_term(f'kd:{self._teacher}->{s}', kd_loss(_select(self.pred[s], output), t, self.T, act), self.weight)
 
     def flows(self):
-        return [dict(source=self._teacher, target=s, kind='predictions', weight=self.weight, detail=f'KD, T={self.T}')
+        return [dict(source=self._teacher, target=s, kind='predictions', weight=self.weight, detail=f'KD, T={self.T}{_act_note(self)}')
                 for s in self._students]
 
 # %% ../nbs/03_distill.ipynb #9b962eb6
@@ -114,24 +88,14 @@ class LayerPair(NamedTuple):
     target: str
     weight: float = 1.
 
+from .zoo import auto_layer
+
 def feature_layer(
     model:nn.Module, # A network
     xb:tuple, # One input batch
 )->str:
-    "Name of the last top-level child of `model` that outputs a 4D feature map, the output layer excepted."
-    order = []
-    hooks = [c.register_forward_hook(lambda m,i,o,n=n: order.append((n, o.ndim if isinstance(o, Tensor) else 0)))
-             for n,c in model.named_children()]
-    was = model.training
-    try:
-        model.eval()
-        with torch.no_grad(): model(*xb)
-    finally:
-        for h in hooks: h.remove()
-        model.train(was)
-    maps = [n for n,d in order[:-1] if d == 4]
-    if not maps: raise ValueError(f"{type(model).__name__} has no top-level layer with a 4D output: name the layer explicitly.")
-    return maps[-1]
+    "The layer 'auto' picks in `model`: the last map larger than 1x1 before global pooling and the output (see `zoo.auto_layer`)."
+    return auto_layer(model, xb)
 
 def make_adapter(
     src:torch.Size, # Shape of the source map (B,C,...)
@@ -189,7 +153,7 @@ class FeatureAlign(CohortCallback):
         m, _, path = ref.partition('.')
         if path != 'auto': return ref
         if xb is None: raise ValueError(f"{ref!r}: 'auto' layers need a sample batch.")
-        return f"{m}.{feature_layer(cohort.members[m], xb)}"
+        return f"{m}.{auto_layer(cohort.members[m], xb)}"
 
     @staticmethod
     def _key(p:LayerPair)->str: return f"{p.source}->{p.target}".replace('.', '_')
@@ -240,9 +204,9 @@ class FeatureAlign(CohortCallback):
     )->Tensor:
         "The loss of one pair, on the learner's map `dst` against the detached source map `src`: a weighted mean where `w` is given."
         if self.loss == 'at': return at_loss(dst, src)
-        a = self.adapted(p, dst)
-        with torch.autocast(device_type=a.device.type, enabled=False):
-            a, s = _resize(a.float(), src.shape[2:]), src.detach().float()
+        with torch.autocast(device_type=dst.device.type, enabled=False):  # in float32, whatever precision the map comes in
+            a = self.adapted(p, dst.float())
+            a, s = _resize(a, src.shape[2:]), src.detach().float()
             if w is None: return F.mse_loss(a, s)
             if w.shape[0] != s.shape[0] or w.shape[2:] != s.shape[2:]:
                 raise ValueError(f"FeatureAlign pair {p}: `where` gave weights {tuple(w.shape)} for a map {tuple(s.shape)}; expected (B,1,H,W).")
@@ -280,7 +244,7 @@ class PeerDistill(FeatureAlign):
         features:dict|None=None, # `{peer: layer path}` to exchange feature maps too ('auto' allowed)
         feature_weight:float=1., # Weight of each feature-map direction
         loss:str='mse', # Feature loss: 'mse' or 'at'
-        act:str='softmax', # 'softmax' or 'sigmoid'
+        act:str|None=None, # None: as the supervised loss activates outputs; 'softmax' or 'sigmoid' with `output`
         output=None, # Key or function selecting the logits from structured outputs
         adapter_bn:bool=True, # Feature adapters end with batch norm
         where=None, # Location weights of the feature exchange (see `FeatureAlign`)
@@ -306,6 +270,10 @@ class PeerDistill(FeatureAlign):
         if len(set(shapes.values())) > 1: raise ValueError(f"PeerDistill: peers' outputs differ per item: {shapes}; they need the same classes.")
         super().setup(cohort, preds, feats)
 
+    def before_fit(self):
+        _flow_view(self)  # an `act` the supervised loss contradicts fails before training
+        super().before_fit()
+
     def kl_terms(self, pred:dict)->dict:
         "`{(i, j): kd_loss(j, i)}`: what peer `j` learns from peer `i` (detached)."
         act, output = _flow_view(self)
@@ -319,7 +287,7 @@ class PeerDistill(FeatureAlign):
 
     def flows(self):
         w = self.kd_weight/(len(self._peers) - 1)
-        return [dict(source=i, target=j, kind='predictions', weight=w, detail=f'ML, T={self.T}')
+        return [dict(source=i, target=j, kind='predictions', weight=w, detail=f'ML, T={self.T}{_act_note(self)}')
                 for i in self._peers for j in self._peers if i != j] + super().flows()
 
 # %% ../nbs/03_distill.ipynb #f91fd461

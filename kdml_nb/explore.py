@@ -24,7 +24,8 @@ from fastai.callback.progress import ShowGraphCallback
 from .data import VOID
 from .cohort import *
 from .modes import evaluating
-from .distill import FeatureAlign, TeacherDistill, PeerDistill, attention_map
+from .distill import FeatureAlign, TeacherDistill, PeerDistill
+from .losses import attention_map
 
 # %% auto #0
 __all__ = ['check_explorable', 'plot_flows', 'CohortGraph', 'cohort_outputs', 'softened', 'kl_map', 'default_T', 'item_summary',

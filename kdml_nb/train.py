@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_train.ipynb #93c196e8
 from __future__ import annotations
-import contextlib, json, os, platform, signal, sys, time, tempfile, warnings
+import contextlib, inspect, json, os, platform, random, re, signal, sys, time, tempfile, warnings
 try: import fcntl  # POSIX: locks the output folder of a run
 except ImportError: fcntl = None
 from copy import deepcopy
@@ -18,17 +18,23 @@ from fastai.vision.all import *
 from fastai.callback.channelslast import ChannelsLast
 from sklearn.metrics import balanced_accuracy_score, roc_auc_score, f1_score, confusion_matrix
 from .data import *
-from .data import _FAMILIES
-from .models import ARCHS, make_model, n_params
-from .cohort import cohort_learner, default_loss, MaskDice, _load_weights
+from .models import ARCHS, n_params
+from .cohort import cohort_learner, default_loss, loss_activation, MaskDice, DivergenceError, DivergenceGuard, CohortMixedPrecision
+from .modes import evaluating
+from .zoo import make_net, net_task, load_weights, FAMILIES
+from .folders import image_dls
+from .export import save_members
 from .distill import independent, kd, dml, kd_ml, learning_styles
 from .detection_data import bccd_det_dls, polyp_det_dls, det_dls, bccd_det_items, polyp_det_items
-from .detect import DET_ARCHS, make_detector, DetMAP, BoxDistill, near_objects
+from .detect import DET_ARCHS, DetMAP, BoxDistill, near_objects
 
 # %% auto #0
-__all__ = ['METHODS', 'TASKS', 'SEG_DATA', 'DET_DATA', 'DATA_DIRS', 'CLS_DATA', 'TASK_DEFAULTS', 'arch_task', 'student_names',
-           'RequestError', 'check_request', 'method_cbs', 'task_dls', 'evaluate', 'throughput', 'epoch_seconds',
-           'ChannelsLastBatch', 'environment', 'run_seed', 'summarise', 'write_results', 'paired_gain', 'kdml_train']
+__all__ = ['METHODS', 'TASKS', 'SEG_DATA', 'DET_DATA', 'DATA_DIRS', 'CLS_DATA', 'TASK_DEFAULTS', 'CHECKPOINT_FORMAT', 'arch_task',
+           'student_names', 'RequestError', 'check_request', 'method_cbs', 'task_dls', 'evaluate', 'throughput',
+           'epoch_seconds', 'ChannelsLastBatch', 'rng_states', 'set_rng_states', 'load_checkpoint', 'restore_weights',
+           'Checkpoint', 'fit_resumable', 'seed_settings', 'resume_checkpoint', 'train_seed', 'environment',
+           'n_classes', 'build_members', 'prepare_seed', 'run_seed', 'summarise', 'write_results', 'paired_gain',
+           'plan_run', 'resumed_args', 'recorded_run', 'kdml_train']
 
 # %% ../nbs/04_train.ipynb #7380a716
 # each method: (student names, feature loss, feature weight, feature layer, feature location weights) -> callbacks;
@@ -53,12 +59,27 @@ TASK_DEFAULTS = {'classify': dict(data='pneumoniamnist', teacher='resnet18', stu
                  'detect': dict(data='bccd', teacher='det_resnet34', students='det_resnet18,det_mobilenetv2', bs=16)}
 
 def arch_task(name:str)->str|None:
-    "The task of an architecture name (`ARCHS` or the detectors' `DET_ARCHS`), None if unknown."
-    return 'detect' if name in DET_ARCHS else ARCHS.get(name, {}).get('task')
+    "The task of a network name (`make_net`'s: built-in, `timm:`, `torchvision:`, `smp:`, `fastai:`), None if unknown."
+    return net_task(name)
+
+def _check_arch(name:str, task:str):
+    "Raise a one-line error for a network name that is unknown (nearest names listed) or of another task; builds nothing real."
+    t = arch_task(name)
+    if t is None: raise ValueError(f"unknown architecture {name!r}: use one of {', '.join([*ARCHS, *DET_ARCHS])}, "
+                                   f"or {', '.join(f + ':<name>' for f in FAMILIES)} (smp:<Arch>:<encoder>).")
+    if t != task: raise ValueError(f"architecture {name!r} is for {t}, not {task}.")
+    if ':' in name:
+        with torch.device('meta'): make_net(name)  # the library's own name check, weights on the meta device: no memory, no time
+
+def _member_name(arch:str)->str:
+    "A member name (a Python identifier) for a network name: its family prefix dropped, other characters as '_' ('smp:Unet:resnet18' -> 'unet_resnet18')."
+    n = re.sub(r'\W', '_', arch.split(':', 1)[1] if ':' in arch else arch).lower()
+    return n if n.isidentifier() else f'm_{n}'
 
 def student_names(archs:list)->list:
-    "Member names for student architectures: the architecture's name, numbered when it repeats."
-    return [a if archs.count(a) == 1 else f'{a}_{archs[:i+1].count(a)}' for i,a in enumerate(archs)]
+    "Member names for student networks: the network's name as an identifier, numbered when it repeats."
+    ns = [_member_name(a) for a in archs]
+    return [n if ns.count(n) == 1 else f'{n}_{ns[:i+1].count(n)}' for i,n in enumerate(ns)]
 
 class RequestError(ValueError):
     "A request that cannot run, found before any training: `kdml_train` prints it as a one-line error."
@@ -68,15 +89,12 @@ def _is_voc(p:Path)->bool: return (p/'Annotations').is_dir() and (p/'JPEGImages'
 def check_request(
     task:str, data:str, method:str, teacher:str, students:list, offline:bool=False, epochs:int=1, seeds:list=(0,),
     feat_loss:str='mse', feat_weight:float=1., box_kd:float=0., feat_bg:float=1., teacher_weights:str|None=None,
-    split_seed:int|None=None,
+    split_seed:int|None=None, label_delim:str|None=None,
 )->dict:
     "Validate a `kdml_train` request; raise `ValueError`/`FileNotFoundError` with a one-line message."
     if task not in TASKS: raise ValueError(f"unknown task {task!r}: use classify, segment or detect.")
     if method not in METHODS: raise ValueError(f"unknown method {method!r}: use one of {', '.join(METHODS)}.")
-    for a in [teacher, *students]:
-        t = arch_task(a)
-        if t is None: raise ValueError(f"unknown architecture {a!r}: use one of {', '.join([*ARCHS, *DET_ARCHS])}.")
-        if t != task: raise ValueError(f"architecture {a!r} is for {t}, not {task}.")
+    for a in [teacher, *students]: _check_arch(a, task)
     if not students: raise ValueError("give at least one student with --students.")
     if method == 'styles' and len(students) != 2: raise ValueError(f"method styles needs exactly two students, got {len(students)}.")
     if method in ('ml', 'kd_ml') and len(students) < 2: raise ValueError(f"method {method} needs at least two students.")
@@ -91,11 +109,14 @@ def check_request(
         raise ValueError("--feat_bg weights the background in the feature flows of detectors: it needs --task detect --method styles.")
     if feat_bg != 1. and feat_loss != 'mse': raise ValueError("--feat_bg weights the locations of the mse feature loss, not attention transfer.")
     if epochs < 1: raise ValueError("--epochs must be at least 1.")
+    if label_delim and not (task == 'classify' and Path(data).suffix.lower() in ('.csv', '.tsv')):
+        raise ValueError("--label_delim splits the labels of a CSV/TSV file: it needs --task classify and a .csv or .tsv --data.")
     if not seeds: raise ValueError("--seeds is empty.")
     if teacher_weights:
         if not offline: raise ValueError("--teacher_weights loads a trained teacher, which then stays frozen: it needs --offline.")
         for s in seeds: _teacher_file(teacher_weights, s)
-    if split_seed is not None and (task == 'classify' or data == 'bccd' or (task == 'detect' and _is_voc(Path(data).expanduser()))):
+    own = task == 'classify' and (data in CLS_DATA or Path(data).suffix == '.npz')  # folders and CSVs without a split column draw one
+    if split_seed is not None and (own or data == 'bccd' or (task == 'detect' and _is_voc(Path(data).expanduser()))):
         raise ValueError(f"--split_seed fixes a split that is drawn at random; {data} comes with its own splits: leave it out.")
     known = data in SEG_DATA or data in CLS_DATA
     if task == 'detect':
@@ -115,7 +136,8 @@ def check_request(
         if task == 'segment' and p.suffix == '.npz': raise ValueError(f"{data} is a classification (MedMNIST) file: use --task classify.")
         if task == 'segment' and not ((p/'images').is_dir() and (p/'masks').is_dir()):
             raise ValueError(f"{data}: a segmentation folder needs images/ and masks/ subfolders.")
-        if task == 'classify' and p.suffix != '.npz': raise ValueError(f"{data}: classification data must be a MedMNIST .npz file or a dataset name.")
+        if task == 'classify' and not (p.is_dir() or p.suffix.lower() in ('.npz', '.csv', '.tsv')):
+            raise ValueError(f"{data}: classification data are a folder of class folders, a .csv/.tsv of path,label or a MedMNIST-style .npz file.")
     elif task == 'classify' and data in SEG_DATA: raise ValueError(f"{data} is a segmentation dataset: use --task segment" + (" or detect." if data in DET_DATA else "."))
     elif task == 'segment' and data in CLS_DATA: raise ValueError(f"{data} is a classification dataset: use --task classify" + (" or detect." if data in DET_DATA else "."))
     if data in DATA_DIRS:
@@ -125,12 +147,13 @@ def check_request(
                                     f"({root or 'none found'}); set KDML_DATA to the folder that holds it.")
     return dict(task=task, data=data, method=method, teacher=teacher, students=list(students), offline=offline,
                 feat_loss=feat_loss, feat_weight=float(feat_weight), box_kd=float(box_kd), feat_bg=float(feat_bg),
-                teacher_weights=str(teacher_weights) if teacher_weights else None, split_seed=split_seed)
+                teacher_weights=str(teacher_weights) if teacher_weights else None, split_seed=split_seed,
+                label_delim=label_delim)
 
 def _teacher_file(weights, seed:int)->Path:
     "The weights file of the offline teacher of `seed`: `weights` itself, or `weights/teacher_seed{seed}.pth`."
     p = Path(weights).expanduser()
-    f = p/f'teacher_seed{seed}.pth' if p.is_dir() else p
+    f = p/f'teacher_seed{seed}.pth' if p.is_dir() else p  # a file: .pth, .safetensors, a checkpoint (see `load_weights`)
     if not f.is_file():
         raise FileNotFoundError(f"--teacher_weights {weights}: no {f}" + (" (an offline run with --out writes one per seed)." if p.is_dir() else "."))
     return f
@@ -155,6 +178,8 @@ def task_dls(
     subset:int|None=None, # Items per split (MedMNIST) or images (segmentation sets), for quick runs
     seed:int=0, # Seed of splits and shuffling
     split_seed:int|None=None, # Seed of the drawn splits alone (polyps, validation images of DRIVE and folders); default `seed`
+    skip_bad:bool=False, # Folders and CSVs: skip unreadable image files (and say how many) instead of stopping at the first
+    label_delim:str|None=None, # CSVs: labels joined by this delimiter (e.g. ';') make a multi-label task
 )->DataLoaders:
     "The `DataLoaders` of a dataset, with a test loader where the dataset has a test split."
     seeds = dict(seed=seed, split_seed=split_seed)
@@ -167,35 +192,51 @@ def task_dls(
         return det_dls(items, ('polyp',), size=size or 256, bs=bs, **seeds)
     if task == 'classify':
         if data == 'bccd': return bccd_crops_dls(size=size or 64, bs=bs, seed=seed)
-        return medmnist_dls(data, size=size, bs=bs, subset=subset, seed=seed)
+        if data in MEDMNIST_2D: return medmnist_dls(data, size=size, bs=bs, subset=subset, seed=seed)
+        npz = Path(data).suffix == '.npz'  # its own size; folders and CSVs are resized to one size (128 px unless --size)
+        return image_dls(Path(data), size=size if npz else (size or 128), bs=bs, subset=subset, seed=seed, split_seed=split_seed, skip_bad=skip_bad,
+                          label_delim=label_delim)
     if data in ('kvasir-seg', 'cvc-clinicdb'): return polyp_dls(dataset=data, size=size or 128, bs=bs, n=subset, test_pct=0.2, **seeds)
     if data == 'drive': return drive_dls(bs=bs, **seeds, **({'patch': size} if size else {}))
     if data == 'chasedb1': return chase_dls(bs=bs, **seeds, **({'patch': size} if size else {}))
     if data == 'isbi2012': return isbi_dls(bs=bs, **seeds, **({'patch': size} if size else {}))
     p = Path(data)
-    return seg_dls(seg_pairs(p/'images', p/'masks'), size=size or 128, bs=bs, **seeds)
+    return seg_dls(seg_pairs(p/'images', p/'masks', verify=True, skip_bad=skip_bad), size=size or 128, bs=bs, **seeds)
 
 # %% ../nbs/04_train.ipynb #a8fae574
 def evaluate(learn, ds_idx:int|None=None, preds:tuple|None=None)->pd.DataFrame:
     "Test metrics of every member and of the students' ensemble (one row each); `preds` reuses a `get_preds` result."
     if ds_idx is None: ds_idx = 2 if len(learn.dls.loaders) > 2 else 1
-    if getattr(learn.dls, 'task', None) == 'detect': return _evaluate_det(learn, ds_idx)
+    task = getattr(learn.dls, 'task', 'classify')
+    if task == 'detect': return _evaluate_det(learn, ds_idx)
     probs, targs = preds if preds is not None else learn.get_preds(ds_idx=ds_idx)
-    rows = {}
-    for n,p in probs.items():
-        if getattr(learn.dls, 'task', 'classify') == 'segment':
-            pred, valid = p.argmax(1), targs != VOID
-            pr, tg = (pred == 1) & valid, (targs == 1) & valid
-            inter, tot = float((pr & tg).sum()), float(pr.sum() + tg.sum())
-            rows[n] = dict(dice=2*inter/max(tot, 1.), iou=inter/max(tot - inter, 1.))
-        else:
-            y, pred = targs.numpy(), p.argmax(1).numpy()
-            auc = roc_auc_score(y, p[:, 1].numpy()) if p.shape[1] == 2 else roc_auc_score(y, p.numpy(), multi_class='ovr', average='macro')
-            rows[n] = dict(accuracy=float((pred == y).mean()), balanced_accuracy=balanced_accuracy_score(y, pred),
-                           roc_auc=float(auc), macro_f1=f1_score(y, pred, average='macro'))
-    res = pd.DataFrame(rows).T
+    score = {'segment': _seg_scores}.get(task, _multi_label_scores if learn.loss_func.kind == 'sigmoid' else _class_scores)
+    res = pd.DataFrame({n: score(p, targs, getattr(learn.dls, 'vocab', None)) for n,p in probs.items()}).T
     res.attrs['split'] = ['train', 'valid', 'test'][ds_idx]
     return res
+
+def _seg_scores(p:Tensor, targs:Tensor, vocab=None)->dict:
+    "Foreground Dice and IoU over the pixels whose target is not `VOID`."
+    pred, valid = p.argmax(1), targs != VOID
+    pr, tg = (pred == 1) & valid, (targs == 1) & valid
+    inter, tot = float((pr & tg).sum()), float(pr.sum() + tg.sum())
+    return dict(dice=2*inter/max(tot, 1.), iou=inter/max(tot - inter, 1.))
+
+def _class_scores(p:Tensor, targs:Tensor, vocab=None)->dict:
+    "Accuracy, balanced accuracy, ROC AUC (one-vs-rest, macro, beyond two classes) and macro F1 of one class per item."
+    y, pred = targs.numpy(), p.argmax(1).numpy()
+    auc = roc_auc_score(y, p[:, 1].numpy()) if p.shape[1] == 2 else roc_auc_score(y, p.numpy(), multi_class='ovr', average='macro')
+    return dict(accuracy=float((pred == y).mean()), balanced_accuracy=balanced_accuracy_score(y, pred),
+                roc_auc=float(auc), macro_f1=f1_score(y, pred, average='macro'))
+
+def _multi_label_scores(p:Tensor, targs:Tensor, vocab)->dict:
+    "Multi-label: per-label accuracy at 0.5 (fastai's `accuracy_multi`), exact match, macro F1, and ROC AUC per label (`auc:<label>`) and their mean over the labels that have both outcomes in the split."
+    y, pr = targs.numpy().astype(int), p.numpy()
+    dec = (pr > 0.5).astype(int)
+    aucs = {f'auc:{v}': (float(roc_auc_score(y[:, k], pr[:, k])) if 0 < y[:, k].sum() < len(y) else np.nan) for k,v in enumerate(vocab)}
+    return dict(accuracy=float((dec == y).mean()), exact_match=float((dec == y).all(1).mean()),
+                roc_auc=float(pd.Series(aucs).mean()),
+                macro_f1=f1_score(y, dec, average='macro', zero_division=0), **aucs)
 
 def _evaluate_det(learn, ds_idx:int)->pd.DataFrame:
     "mAP@0.5 and mAP@[.5:.95] per member and for the ensemble: the cohort's `DetMAP` metrics over split `ds_idx`, through `validate`."
@@ -214,9 +255,8 @@ def _sync(x:Tensor):
 
 def throughput(model:nn.Module, xb:Tensor, reps:int=5)->float:
     "Inference images per second of `model` on batch `xb` (median of `reps` timed passes after a warm-up)."
-    model.eval()
     ts = []
-    with torch.no_grad():
+    with evaluating(model):  # every submodule's mode restored after
         model(xb); _sync(xb)
         for _ in range(reps):
             t = time.perf_counter(); model(xb); _sync(xb); ts.append(time.perf_counter() - t)
@@ -248,13 +288,7 @@ class ChannelsLastBatch(ChannelsLast):
         self.learn.xb = tuple(x.contiguous(memory_format=torch.channels_last) if isinstance(x, Tensor) and x.ndim == 4 else x
                               for x in self.xb)
 
-# %% ../nbs/04_train.ipynb #81e0e784
-def environment()->dict:
-    "Where a run ran: device, CPU threads and versions. Results depend on them (`results.json` records them)."
-    dev = torch.cuda.get_device_name() if torch.cuda.is_available() else f'cpu ({os.cpu_count()} cores)'
-    return dict(device=dev, threads=torch.get_num_threads(), torch=torch.__version__, fastai=fastai.__version__,
-                python=platform.python_version(), machine=platform.machine())
-
+# %% ../nbs/04_train.ipynb #d38b24c0
 def _atomic_write(path:Path, data):
     "Write `data` (text, or what `torch.save` takes) through a temporary file in the same folder: never a half-written file."
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -266,8 +300,248 @@ def _atomic_write(path:Path, data):
     finally:
         if os.path.exists(tmp): os.remove(tmp)
 
+def _pystate(s)->list:
+    "A `random.Random` state as lists (what `torch.load(weights_only=True)` reads)."
+    return [s[0], list(s[1]), s[2]]
+
+def rng_states(dls:DataLoaders|None=None)->dict:
+    "Every random state a run draws from: Python's, NumPy's, PyTorch's (CPU, CUDA) and each `DataLoader`'s own `rng` in `dls`."
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    return dict(python=_pystate(random.getstate()), torch=torch.get_rng_state(),
+                numpy=dict(keys=torch.from_numpy(keys.astype(np.int64)), pos=int(pos), has_gauss=int(has_gauss), cached=float(cached)),
+                cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+                loaders=[_pystate(dl.rng.getstate()) for dl in (dls.loaders if dls is not None else [])])
+
+def set_rng_states(s:dict, dls:DataLoaders|None=None):
+    "Put back the random states `s` of `rng_states` (the loaders' in the same order)."
+    random.setstate((s['python'][0], tuple(s['python'][1]), s['python'][2]))
+    n = s['numpy']
+    np.random.set_state(('MT19937', n['keys'].numpy().astype(np.uint32), n['pos'], n['has_gauss'], n['cached']))
+    torch.set_rng_state(s['torch'])
+    if s['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
+    for dl, st in zip(dls.loaders if dls is not None else [], s['loaders']): dl.rng.setstate((st[0], tuple(st[1]), st[2]))
+
+def _plain(o):
+    "`o` with NumPy values as Python numbers or tensors, fastai's tensors as PyTorch's and `L` as lists: a checkpoint that loads with `weights_only=True`."
+    if isinstance(o, dict): return {k: _plain(v) for k,v in o.items()}
+    if isinstance(o, (list, tuple, L)): return [_plain(v) for v in o]
+    if isinstance(o, torch.Tensor) and type(o) is not torch.Tensor and not isinstance(o, nn.Parameter): return o.as_subclass(torch.Tensor)  # fastai's `TensorBase`
+    if isinstance(o, np.ndarray): return torch.from_numpy(o.copy())
+    if isinstance(o, np.generic): return o.item()
+    return o
+
+CHECKPOINT_FORMAT = 1
+
+def load_checkpoint(path:Path)->dict:
+    "A checkpoint written by `Checkpoint`, read without running any code (`weights_only=True`), on the CPU."
+    try: ck = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as e: raise ValueError(f"{path} cannot be read as a checkpoint ({type(e).__name__}): remove it to start that seed again.") from None
+    if not (isinstance(ck, dict) and ck.get('format') == CHECKPOINT_FORMAT):
+        raise ValueError(f"{path} is not a kdml_train checkpoint of this version: remove it to start that seed again.")
+    return ck
+
+def restore_weights(learn:Learner, ck:dict):
+    "Load the model's weights and the optimizer's state of checkpoint `ck` into `learn` (before fitting again)."
+    learn.model.load_state_dict(ck['model'])
+    if learn.opt is None: learn.create_opt()
+    dev = getattr(learn.dls, 'device', None) or default_device()
+    state = [{k: v.to(dev) if isinstance(v, Tensor) else v for k,v in s.items()} for s in ck['opt']['state']]
+    learn.opt.load_state_dict({'hypers': L(ck['opt']['hypers']), 'state': state})
+
+class Checkpoint(Callback):
+    "At the end of every epoch, write the whole training state to `path` (atomically, the last one kept); with `resume`, put back its history and random states where training starts again."
+    order = Recorder.order + 2  # after `Recorder` and `CohortRecorder` in `after_epoch`, before fastai's `SkipToEpoch` in `before_epoch`
+    def __init__(self,
+        path:Path, # The checkpoint file
+        phase:str='cohort', # What is trained ('teacher' for an offline teacher's own training, 'cohort')
+        info:dict|None=None, # Written into the checkpoint as is (`run_seed`: the settings of the run)
+        resume:dict|None=None, # A checkpoint of the same training (`load_checkpoint`), to continue from
+        elapsed:float=0., # Training seconds before this fit (written as `elapsed`, with this fit's)
+    ): store_attr(); self.write_s = []
+    def before_fit(self):
+        self.t0, self.start, self._done, self.lines = time.time(), 0 if self.resume is None else self.resume['epoch'] + 1, False, []
+        self.logger_ = None
+        if self.resume is not None: self.lines = list(self.resume['lines'])
+    def before_epoch(self):
+        if self.epoch < self.start and self.logger_ is None:  # the skipped epochs print nothing (`ProgressCallback` set the logger in `before_fit`)
+            self.logger_, self.learn.logger = self.learn.logger, noop
+        if self.start and self.epoch == self.start: self._unmute(replay=True)  # their lines come back from the checkpoint
+    def before_train(self):
+        if self.resume is not None and self.epoch == self.start: self._restore()
+    def after_train(self): self._done = True
+    def after_epoch(self):
+        if not self._done: return  # a skipped or cancelled epoch
+        self._done = False
+        self.lines.append(_plain(list(self.recorder.log)))
+        t = time.perf_counter()
+        _atomic_write(self.path, self.state())
+        self.write_s.append(time.perf_counter() - t)
+    def after_fit(self):
+        if self.resume is not None and self.start >= self.n_epoch: self._restore()  # every epoch was done: the state after the last one
+        self._unmute(replay=self.start >= self.n_epoch)
+    def after_cancel_fit(self): self._unmute()
+
+    def state(self)->dict:
+        "What the next epoch depends on, and the history so far."
+        r, ps = self.recorder, next((cb for cb in self.learn.cbs if isinstance(cb, ParamScheduler)), None)
+        crec, scaler = getattr(self.learn, 'cohort_recorder', None), getattr(self.learn, 'scaler', None)
+        return dict(format=CHECKPOINT_FORMAT, phase=self.phase, epoch=self.epoch, n_epoch=self.n_epoch, info=self.info,
+                    model=_plain(self.learn.model.state_dict()), opt=_plain(self.opt.state_dict()), rng=rng_states(self.dls),
+                    train_iter=self.learn.train_iter, lines=self.lines, elapsed=self.seconds,
+                    recorder=_plain(dict(values=r.values, losses=r.losses, lrs=r.lrs, iters=r.iters,
+                                         smooth=[r.smooth_loss.count, r.smooth_loss.val])),
+                    hps=_plain(ps.hps) if ps is not None else None, rows=_plain(crec.rows) if crec is not None else None,
+                    scaler=_plain(scaler.state_dict()) if scaler is not None else None)
+
+    def _restore(self):
+        "The history and the random states of `resume`, as the uninterrupted run had them at the end of its epoch."
+        s, r = self.resume, self.recorder
+        r.values, r.losses, r.lrs, r.iters = [L(v) for v in s['recorder']['values']], list(s['recorder']['losses']), list(s['recorder']['lrs']), list(s['recorder']['iters'])
+        r.smooth_loss.count, r.smooth_loss.val = s['recorder']['smooth']
+        if r.values: self.learn.final_record = r.values[-1]
+        self.learn.train_iter = s['train_iter']
+        ps = next((cb for cb in self.learn.cbs if isinstance(cb, ParamScheduler)), None)
+        if ps is not None and s['hps'] is not None: ps.hps = {k: list(v) for k,v in s['hps'].items()}
+        crec = getattr(self.learn, 'cohort_recorder', None)
+        if crec is not None and s['rows'] is not None:
+            crec.rows = list(s['rows'])
+            self.learn.fitted = True
+        if s['scaler'] and getattr(self.learn, 'scaler', None) is not None: self.learn.scaler.load_state_dict(s['scaler'])
+        set_rng_states(s['rng'], self.dls)
+        self.resume = None  # once
+
+    @property
+    def seconds(self)->float:
+        "Training seconds so far: before this fit (`elapsed`) and in it."
+        return self.elapsed + time.time() - self.t0
+
+    def _unmute(self, replay:bool=False):
+        if self.logger_ is None: return
+        self.learn.logger, self.logger_ = self.logger_, None
+        if replay:
+            for l in self.lines: self.learn.logger(l)
+
+def fit_resumable(
+    learn:Learner, # A `Learner` or a cohort's
+    n_epoch:int, # Epochs of the whole one-cycle schedule
+    lr:float, # Its maximum learning rate
+    path:Path, # Checkpoint file, written at the end of every epoch
+    phase:str='cohort', # What is trained (recorded in the checkpoint)
+    info:dict|None=None, # Written into every checkpoint (the run's settings)
+    resume:dict|None=None, # A checkpoint of this training to continue from (`load_checkpoint`), or None to start
+    elapsed:float=0., # Training seconds before this fit
+    cbs:list|None=None, # Other callbacks for this fit only
+)->Checkpoint:
+    "`learn.fit_one_cycle(n_epoch, lr)`, checkpointed at every epoch; from `resume`, continued after its last epoch as if never stopped."
+    if resume is not None: restore_weights(learn, resume)
+    cb = Checkpoint(path, phase, info, resume, elapsed if resume is None else resume['elapsed'])
+    learn.fit_one_cycle(n_epoch, lr, cbs=[cb, *L(cbs)], start_epoch=0 if resume is None else resume['epoch'] + 1)
+    return cb
+
+# %% ../nbs/04_train.ipynb #dfaccc0f
+def seed_settings(req:dict, epochs:int, bs:int, lr:float, size:int|None, subset:int|None, skip_bad:bool, channels_last:bool,
+                  precision:str|None)->dict:
+    "What decides a seed's result besides the seed: a checkpoint is continued only by a run with the same settings."
+    return dict(req, epochs=epochs, bs=bs, lr=lr, size=size, subset=subset, skip_bad=skip_bad, channels_last=channels_last, precision=precision)
+
+def resume_checkpoint(path:Path, settings:dict)->dict|None:
+    "The checkpoint at `path` (None if there is none), refused with a one-line `RequestError` if written with other `settings`."
+    if not path.is_file(): return None
+    try: ck = load_checkpoint(path)
+    except ValueError as e: raise RequestError(str(e)) from None
+    was = ck['info']['settings']
+    k = next((k for k in settings if was.get(k) != settings[k]), None)
+    if k is not None:
+        raise RequestError(f"{path} was written with {k}={was.get(k)!r}, not {settings[k]!r}: give the options of that run, or remove the file to start the seed again.")
+    return ck
+
+def train_seed(
+    req:dict, # A checked request
+    dls:DataLoaders, # Its data (`prepare_seed`)
+    teacher:nn.Module, # The teacher
+    students:dict, # `{name: student}`
+    seed:int=0, # The seed (names the checkpoint)
+    epochs:int=3, # Epochs (of the offline teacher too)
+    lr:float=3e-3, # Maximum learning rate of `fit_one_cycle`
+    out:Path|None=None, # Folder of the checkpoint and of the offline teacher's weights
+    quiet:bool=False, # No progress bars
+    channels_last:bool=False, # Channels-last memory order (`ChannelsLastBatch`)
+    precision:str|None=None, # Mixed precision: 'bf16' (CPU or GPU) or 'fp16' (GPU); None: float32
+    checkpoint:bool=False, # Checkpoint every epoch in `out/checkpoint_seed{seed}.pth`
+    resume:bool=False, # Continue from that checkpoint if there is one
+    settings:dict|None=None, # The run's `seed_settings`, written into the checkpoint and compared on `resume`
+    record:dict|None=None, # Anything else to write into the checkpoint (`kdml_train`: its arguments and command)
+)->tuple:
+    "Train an offline teacher alone if asked, then the cohort; `(learn, training seconds)`."
+    task, n_out = req['task'], n_classes(dls, req['task'])
+    multi = task == 'classify' and loss_activation(default_loss(dls)) == 'sigmoid'
+    metric = lambda: {'segment': lambda: MaskDice(), 'detect': lambda: [DetMAP(n_out, '50'), DetMAP(n_out, '50:95')]}.get(task, lambda: accuracy_multi if multi else accuracy)()
+    ctx = (lambda l: l.no_bar()) if quiet else (lambda l: contextlib.nullcontext())
+    extra = lambda: ([ChannelsLastBatch()] if channels_last else []) + ([CohortMixedPrecision(amp_mode=precision)] if precision else [])  # one instance per Learner
+    path = out/f'checkpoint_seed{seed}.pth' if checkpoint and out is not None else None
+    info = dict(settings=settings or {}, record=record or {})
+    ck = resume_checkpoint(path, info['settings']) if resume and path is not None else None
+    t0, secs = time.time(), 0.
+    def fit(l, phase, ck, secs):
+        "One one-cycle fit, checkpointed when asked; the training seconds so far."
+        with ctx(l):
+            if path is None: l.fit_one_cycle(epochs, lr); return time.time() - t0
+            return fit_resumable(l, epochs, lr, path, phase, info, ck, secs).seconds
+    if req['offline'] and not req.get('teacher_weights') and (ck is None or ck['phase'] == 'teacher'):
+        tl = Learner(dls, teacher, loss_func=default_loss(dls), metrics=metric(), cbs=[DivergenceGuard(), *extra()])
+        secs, ck = fit(tl, 'teacher', ck, secs), None
+        if out is not None: _atomic_write(out/f'teacher_seed{seed}.pth', teacher.state_dict())  # for --teacher_weights
+    learn = cohort_learner(dls, teacher=teacher, students=students, cbs=method_cbs(req, list(students)) + extra(), metrics=metric(),
+                           offline=req['offline'], teacher_weights=True if req['offline'] else None)
+    return learn, fit(learn, 'cohort', ck, secs)
+
+# %% ../nbs/04_train.ipynb #81e0e784
+def environment()->dict:
+    "Where a run ran: device, CPU threads and versions. Results depend on them (`results.json` records them)."
+    dev = torch.cuda.get_device_name() if torch.cuda.is_available() else f'cpu ({os.cpu_count()} cores)'
+    return dict(device=dev, threads=torch.get_num_threads(), torch=torch.__version__, fastai=fastai.__version__,
+                python=platform.python_version(), machine=platform.machine())
+
 def _save_fig(fig, path):
     fig.savefig(path, dpi=90, bbox_inches='tight'); plt.close(fig)
+
+def n_classes(dls:DataLoaders, task:str)->int:
+    "Outputs a member needs for `dls`: mask classes (segment), object classes without fastai's background (detect), classes or labels (classify)."
+    return {'segment': lambda: len(dls.codes), 'detect': lambda: len(dls.vocab) - 1}.get(task, lambda: len(dls.vocab))()
+
+def build_members(
+    req:dict, # A checked request
+    dls:DataLoaders, # Its data: input channels and classes come from them
+)->tuple:
+    "The teacher and `{name: student}` of a request, built by name with `make_net` for the channels and classes of `dls`."
+    c_in = dls.one_batch()[0].shape[1]
+    build = lambda a: make_net(a, c_in=c_in, n_out=n_classes(dls, req['task']))
+    return build(req['teacher']), {n: build(a) for n,a in zip(student_names(req['students']), req['students'])}
+
+def prepare_seed(
+    req:dict, # A checked request (`check_request`)
+    seed:int=0, # Seed of the data's split and shuffling
+    bs:int=128, # Batch size
+    size:int|None=None, # Image or patch size
+    subset:int|None=None, # Subset size, for quick runs
+    skip_bad:bool=False, # Folders and CSVs: skip unreadable images instead of stopping
+)->tuple:
+    "`(dls, teacher, students)` of one seed, a loaded `--teacher_weights` included; whatever is wrong with the data, the networks or the weights is a `RequestError`, before any training."
+    try:
+        dls = task_dls(req['task'], req['data'], bs=bs, size=size, subset=subset, seed=seed, split_seed=req.get('split_seed'), skip_bad=skip_bad,
+                       label_delim=req.get('label_delim'))
+        if len(dls.train) == 0:  # fastai drops the last partial training batch: fewer items than bs would train nothing
+            raise RequestError(f"the training set has {len(dls.train_ds)} items, fewer than one batch of {bs}: use a smaller --bs or a larger --subset.")
+        teacher, students = build_members(req, dls)
+    except RequestError: raise
+    except (ValueError, FileNotFoundError) as e: raise RequestError(' '.join(str(e).split())) from None
+    if req['offline'] and req.get('teacher_weights'):  # a teacher trained elsewhere, or by an earlier offline run
+        f = _teacher_file(req['teacher_weights'], seed)
+        try: load_weights(teacher, f)
+        except (ValueError, FileNotFoundError) as e:
+            raise RequestError(f"--teacher_weights: {' '.join(str(e).split())} (the teacher here is {req['teacher']} "
+                               f"for {n_classes(dls, req['task'])} classes and {dls.one_batch()[0].shape[1]} input channels).") from None
+    return dls, teacher, students
 
 def run_seed(
     req:dict, # A checked request (`check_request`)
@@ -277,39 +551,25 @@ def run_seed(
     lr:float=3e-3, # Maximum learning rate of `fit_one_cycle`
     size:int|None=None, # Image or patch size
     subset:int|None=None, # Subset size, for quick runs
-    out:Path|None=None, # Folder for figures and the offline teacher's weights
+    out:Path|None=None, # Folder for figures, every member's weights and the offline teacher's
     quiet:bool=False, # No progress bars
+    skip_bad:bool=False, # Folders and CSVs: skip unreadable images (counted) instead of stopping
     channels_last:bool=False, # Train in channels-last memory order (`ChannelsLastBatch`): faster convolutions on the CPU
+    precision:str|None=None, # Mixed precision: 'bf16' (CPU or GPU) or 'fp16' (GPU); None: float32
+    checkpoint:bool=False, # Checkpoint every epoch in `out` (`checkpoint_seed{seed}.pth`, see `train_seed`)
+    resume:bool=False, # Continue from that checkpoint if there is one
+    record:dict|None=None, # Written into every checkpoint (`kdml_train`: its arguments and command)
 )->pd.DataFrame:
     "Train and evaluate one cohort; one row per member and for the ensemble."
     set_seed(seed, reproducible=True)
     task = req['task']
-    dls = task_dls(task, req['data'], bs=bs, size=size, subset=subset, seed=seed, split_seed=req.get('split_seed'))
-    if len(dls.train) == 0:  # fastai drops the last partial training batch: fewer items than bs would train nothing
-        raise RequestError(f"the training set has {len(dls.train_ds)} items, fewer than one batch of {bs}: use a smaller --bs or a larger --subset.")
-    c_in = dls.one_batch()[0].shape[1]
-    n_out = {'segment': lambda: len(dls.codes), 'detect': lambda: len(dls.vocab) - 1}.get(task, lambda: len(dls.vocab))()
-    build = (lambda a: make_detector(a, n_out, c_in=c_in)) if task == 'detect' else (lambda a: make_model(a, c_in=c_in, n_out=n_out))
-    teacher = build(req['teacher'])
-    names = student_names(req['students'])
-    students = {n: build(a) for n,a in zip(names, req['students'])}
-    metric = {'segment': lambda: MaskDice(), 'detect': lambda: [DetMAP(n_out, '50'), DetMAP(n_out, '50:95')]}.get(task, lambda: accuracy)()
+    dls, teacher, students = prepare_seed(req, seed, bs=bs, size=size, subset=subset, skip_bad=skip_bad)
+    names = list(students)
+    multi = task == 'classify' and loss_activation(default_loss(dls)) == 'sigmoid'  # multi-label: one sigmoid per label
+    learn, train_s = train_seed(req, dls, teacher, students, seed, epochs=epochs, lr=lr, out=out, quiet=quiet, channels_last=channels_last,
+                                precision=precision, checkpoint=checkpoint, resume=resume, record=record,
+                                settings=seed_settings(req, epochs, bs, lr, size, subset, skip_bad, channels_last, precision))
     ctx = (lambda l: l.no_bar()) if quiet else (lambda l: contextlib.nullcontext())
-    fast = lambda: [ChannelsLastBatch()] if channels_last else []  # one instance per Learner
-    t0 = time.time()
-    if req['offline'] and req.get('teacher_weights'):  # the teacher of an earlier offline run
-        f = _teacher_file(req['teacher_weights'], seed)
-        try: _load_weights(teacher, f)
-        except Exception as e:
-            raise RequestError(f"--teacher_weights {f} does not fit a {req['teacher']} teacher for this data "
-                               f"({' '.join(str(e).split())[:160]}): give the weights of a run with the same --teacher and --data.") from None
-    elif req['offline']:
-        tl = Learner(dls, teacher, loss_func=default_loss(dls), metrics=metric, cbs=fast())
-        with ctx(tl): tl.fit_one_cycle(epochs, lr)
-        if out is not None: _atomic_write(out/f'teacher_seed{seed}.pth', teacher.state_dict())  # for --teacher_weights
-    learn = cohort_learner(dls, teacher=teacher, students=students, cbs=method_cbs(req, names) + fast(), metrics=metric, offline=req['offline'], teacher_weights=True if req['offline'] else None)
-    with ctx(learn): learn.fit_one_cycle(epochs, lr)
-    train_s = time.time() - t0
     ds_idx = 2 if len(dls.loaders) > 2 else 1
     with ctx(learn):
         preds = None if task == 'detect' else learn.get_preds(ds_idx=ds_idx)  # one prediction pass, for the metrics and the confusion matrix
@@ -328,15 +588,17 @@ def run_seed(
     if task == 'detect': res['box_kd'], res['feat_bg'] = req.get('box_kd', 0.), req.get('feat_bg', 1.)
     if req.get('split_seed') is not None: res['split_seed'] = req['split_seed']
     if channels_last: res['channels_last'] = True
+    if precision: res['precision'] = precision
     res['train_s'], res['split'] = round(train_s, 1), res.attrs['split']
     env = environment()
     res['device'], res['threads'] = env['device'], env['threads']
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         _save_fig(learn.plot_cohort(), out/f'curves_seed{seed}.png')
-        if task == 'classify': _save_fig(_confusion(learn, res.attrs['split'], preds), out/f'confusion_seed{seed}.png')
-        elif task == 'detect': _save_fig(learn.show_dets(ds_idx=ds_idx, n=3), out/f'boxes_seed{seed}.png')
-        else: _save_fig(_overlays(learn), out/f'masks_seed{seed}.png')
+        if task == 'detect': _save_fig(learn.show_dets(ds_idx=ds_idx, n=3), out/f'boxes_seed{seed}.png')
+        elif task == 'segment': _save_fig(_overlays(learn), out/f'masks_seed{seed}.png')
+        elif not multi: _save_fig(_confusion(learn, res.attrs['split'], preds), out/f'confusion_seed{seed}.png')  # multi-label: the per-label AUC columns say it
+        save_members(learn, out/f'members_seed{seed}', {'teacher': req['teacher'], **dict(zip(names, req['students']))})  # for kdml_export
     return res.reset_index(drop=True)
 
 def _confusion(learn, split, preds):
@@ -352,7 +614,7 @@ def _confusion(learn, split, preds):
 def _overlays(learn, n:int=3):
     dl = learn.dls[2] if len(learn.dls.loaders) > 2 else learn.dls.valid
     xb, yb = dl.one_batch()
-    with torch.no_grad(): probs = learn.loss_func.activation(learn.model.eval()(xb))
+    with evaluating(learn.model): probs = learn.loss_func.activation(learn.model(xb))  # the members' modes restored after
     x = dl.decode((xb, yb))[0]
     cols = ['image', 'truth', *probs]
     fig, axs = plt.subplots(n, len(cols), figsize=(2*len(cols), 2*n), squeeze=False)
@@ -375,12 +637,12 @@ def summarise(rows:pd.DataFrame)->pd.DataFrame:
     res.insert(0, 'n_seeds', rows.groupby('member', sort=False).size())
     return res
 
-def write_results(rows:pd.DataFrame, out:Path, command:str='', env:dict|None=None):
-    "Write `results.csv` (one row per seed and member) and `results.json` (command, environment, rows, summary)."
+def write_results(rows:pd.DataFrame, out:Path, command:str='', env:dict|None=None, args:dict|None=None):
+    "Write `results.csv` (one row per seed and member) and `results.json` (command, its arguments, environment, rows, summary)."
     out.mkdir(parents=True, exist_ok=True)
     _atomic_write(out/'results.csv', rows.to_csv(index=False))
     summ = summarise(rows)
-    _atomic_write(out/'results.json', json.dumps({'command': command, 'environment': env or environment(),
+    _atomic_write(out/'results.json', json.dumps({'command': command, **({'args': args} if args else {}), 'environment': env or environment(),
                                                   'rows': json.loads(rows.to_json(orient='records')),
                                                   'summary': json.loads(summ.to_json(orient='index'))}, indent=1))
     return summ
@@ -398,6 +660,7 @@ def paired_gain(
 # %% ../nbs/04_train.ipynb #62a024e9
 def _print_table(summ:pd.DataFrame, task:str):
     mets = {'segment': ['dice', 'iou'], 'detect': ['map50', 'map']}.get(task, ['accuracy', 'balanced_accuracy', 'roc_auc', 'macro_f1'])
+    mets = [m for m in mets + ['exact_match'] if m in summ]  # multi-label: exact match instead of balanced accuracy
     t = pd.DataFrame(index=summ.index)
     t['params'] = summ['params'].map(lambda v: f'{int(v):,}')
     t['compression'] = summ['compression'].map(lambda v: f'{v:.1f}x')
@@ -422,13 +685,54 @@ class _FolderLock:
         if self.fd is not None: os.close(self.fd); self.fd = None
         if self.created and self.path.is_dir() and not any(self.path.iterdir()): self.path.rmdir()
 
+def plan_run(a:dict)->tuple:
+    "`(request, seeds, run_seed options, arguments)` of `kdml_train`'s arguments `a`, checked, with each task's defaults filled in; a one-line `ValueError` otherwise."
+    if a['offline'] and a['online']: raise ValueError("give --online or --offline, not both.")
+    if a['bf16'] and a['fp16']: raise ValueError("give --bf16 or --fp16, not both.")
+    if a['fp16'] and not torch.cuda.is_available(): raise ValueError("--fp16 needs a CUDA GPU and none is available: use --bf16 (CPU or GPU), or leave both out.")
+    seeds = [int(s) for s in str(a['seeds']).split(',') if s.strip()]
+    if a['task'] not in TASKS: raise ValueError(f"unknown task {a['task']!r}: use classify, segment or detect.")
+    a = {**a, **{k: a[k] or v for k,v in TASK_DEFAULTS[a['task']].items()}}
+    req = check_request(a['task'], a['data'], a['method'], a['teacher'], _names(a['students']), offline=a['offline'], epochs=a['epochs'],
+                        seeds=seeds, feat_loss=a['feat_loss'], feat_weight=a['feat_weight'], box_kd=a['box_kd'], feat_bg=a['feat_bg'],
+                        teacher_weights=a['teacher_weights'], split_seed=a['split_seed'], label_delim=a['label_delim'])
+    opts = dict(epochs=a['epochs'], bs=a['bs'], lr=a['lr'], size=a['size'], subset=a['subset'], skip_bad=a['skip_bad'],
+                channels_last=a['channels_last'], precision='bf16' if a['bf16'] else 'fp16' if a['fp16'] else None)
+    return req, seeds, opts, a
+
+def _names(s)->list: return [o.strip() for o in str(s).split(',') if o.strip()]
+def _n_seeds(rows:list)->int: return pd.concat(rows).seed.nunique() if rows else 0
+
+def resumed_args(
+    given:dict, # The arguments of this call
+    recorded:dict, # Those of the run being resumed
+    defaults:dict, # `kdml_train`'s defaults
+)->dict:
+    "The arguments of a resumed run: those left at their defaults are the run's; one given must equal the run's (a one-line `ValueError` otherwise)."
+    same = lambda k, v: (not recorded.get('offline')) if k == 'online' else (
+        _names(v) == _names(recorded.get(k)) if k in ('students', 'seeds') else v == recorded.get(k))
+    for k,v in given.items():
+        if v != defaults[k] and not same(k, v):
+            raise ValueError(f"--resume: the run was started with --{k} {recorded.get(k)}, not {v}: give only --resume --out "
+                             f"(its options are recorded), or another --out for a new run.")
+    return dict(recorded)
+
+def recorded_run(out:Path)->dict|None:
+    "The arguments and command of the run in `out` (from `results.json`, else a checkpoint), or None if it holds neither."
+    if (out/'results.json').is_file():
+        j = json.loads((out/'results.json').read_text())
+        if 'args' not in j: raise ValueError(f"--resume: {out}/results.json records no arguments (an older run): give another --out.")
+        return dict(args=j['args'], command=j['command'])
+    ck = next(iter(sorted(out.glob('checkpoint_seed*.pth'))), None)
+    return load_checkpoint(ck)['info']['record'] if ck is not None else None
+
 @call_parse
 def kdml_train(
     task:str='classify', # classify, segment or detect
-    data:str=None, # Dataset name (pneumoniamnist, bccd, drive, kvasir-seg, ...) or path; default per task: pneumoniamnist, drive, bccd
+    data:str=None, # Dataset name (pneumoniamnist, bccd, drive, kvasir-seg, ...) or path: a folder of class folders, a .csv/.tsv, an .npz, images/+masks/; default per task: pneumoniamnist, drive, bccd
     method:str='styles', # independent, kd, ml, kd_ml or styles
-    teacher:str=None, # Teacher architecture (kdml_nb.models.ARCHS, kdml_nb.detect.DET_ARCHS); default per task: resnet18, unet, det_resnet34
-    students:str=None, # Student architectures, comma-separated; default per task: cnn,resnet10 / unet_small,unet_tiny / det_resnet18,det_mobilenetv2
+    teacher:str=None, # Teacher network: a built-in name, timm:<name>, torchvision:<name>, smp:<Arch>:<encoder> or fastai:<xresnet..>; default per task: resnet18, unet, det_resnet34
+    students:str=None, # Student networks (names as for --teacher), comma-separated; default per task: cnn,resnet10 / unet_small,unet_tiny / det_resnet18,det_mobilenetv2
     offline:store_true=False, # Train the teacher alone first, then freeze it (default: online)
     online:store_true=False, # Train the teacher with the students (the default)
     epochs:int=3, # Epochs
@@ -441,46 +745,67 @@ def kdml_train(
     feat_weight:float=1., # Weight of the feature-map terms of --method styles (teacher -> B and B <-> A)
     box_kd:float=0., # Detection: weight of box distillation where the teacher is confident (kd, kd_ml; styles: student A)
     feat_bg:float=1., # Detection, styles: weight of feature locations away from objects (1: uniform; e.g. 0.25)
-    teacher_weights:str=None, # With --offline: a trained teacher's .pth, or the --out folder of an offline run (teacher_seed{N}.pth per seed)
+    teacher_weights:str=None, # With --offline: a trained teacher's weights (.pth state dict, .safetensors, fastai learn.save, timm/torchvision/Lightning checkpoint), or the --out folder of an offline run
     split_seed:int=None, # Polyps, DRIVE, folders: draw the test/validation images with this seed for every seed (default: each seed draws its own)
     channels_last:store_true=False, # Train in channels-last memory order: faster convolutions on the CPU (up to 1.5x, see the benchmarks)
+    bf16:store_true=False, # bfloat16 mixed precision (CPU or GPU)
+    fp16:store_true=False, # float16 mixed precision with a gradient scaler (CUDA GPUs only)
+    skip_bad:store_true=False, # Folders and CSVs: skip unreadable or truncated images, and say how many (default: stop, naming the file)
+    label_delim:str=None, # CSV data: labels joined by this delimiter (e.g. ';') make a multi-label task (sigmoid loss, KD per label)
+    resume:store_true=False, # Continue the run in --out: finished seeds are kept, the unfinished one continues from its last epoch (options not given are the run's)
     overwrite:store_true=False, # Replace the results of a run already in --out (default: refuse)
     out:str='runs/kdml', # Output folder
 ):
     "Train a teacher and students with a distillation method and report every member on the test split."
+    args = {k: v for k,v in locals().items() if k not in ('resume', 'overwrite', 'out')}  # what the run is: recorded for --resume
     command = 'kdml_train ' + ' '.join(sys.argv[1:])
     try:
-        if offline and online: raise ValueError("give --online or --offline, not both.")
-        seed_list = [int(s) for s in str(seeds).split(',') if s.strip()]
-        if task not in TASKS: raise ValueError(f"unknown task {task!r}: use classify, segment or detect.")
-        d = TASK_DEFAULTS[task]
-        data, teacher, students, bs = data or d['data'], teacher or d['teacher'], students or d['students'], bs or d['bs']
-        req = check_request(task, data, method, teacher, [s.strip() for s in students.split(',') if s.strip()],
-                            offline=offline, epochs=epochs, seeds=seed_list, feat_loss=feat_loss, feat_weight=feat_weight,
-                            box_kd=box_kd, feat_bg=feat_bg, teacher_weights=teacher_weights, split_seed=split_seed)
         outp, rows, stop = Path(out), [], []
-        if (outp/'results.csv').exists() and not overwrite:
-            raise ValueError(f"{outp} already holds a run's results.csv: give another --out, or --overwrite to replace it.")
+        if resume and overwrite: raise ValueError("give --resume or --overwrite, not both.")
+        rec = recorded_run(outp) if resume and outp.is_dir() else None
+        if resume and rec is None: print(f"kdml_train: --resume: no run to resume in {outp}: starting it.", file=sys.stderr)
+        if rec is not None:
+            defaults = {k: p.default for k,p in inspect.signature(kdml_train).parameters.items()}
+            args, command = resumed_args(args, rec['args'], defaults), rec['command']
+        req, seed_list, opts, args = plan_run(args)
+        if not resume and not overwrite:
+            if (outp/'results.csv').exists():
+                raise ValueError(f"{outp} already holds a run's results.csv: give another --out, --resume to finish its seeds, or --overwrite to replace it.")
+            if list(outp.glob('checkpoint_seed*.pth')):
+                raise ValueError(f"{outp} holds the checkpoint of an unfinished run: --resume to continue it, or --overwrite to start again.")
         lock = _FolderLock(outp)
     except (ValueError, FileNotFoundError) as e:
-        print(f"kdml_train: error: {e}", file=sys.stderr); sys.exit(2)
+        print(f"kdml_train: error: {' '.join(str(e).split())}", file=sys.stderr); sys.exit(2)
+    if overwrite:  # the previous run's results and checkpoints go: none of them may be taken for this run's
+        for f in [outp/'results.csv', outp/'results.json', *outp.glob('checkpoint_seed*.pth')]: f.unlink(missing_ok=True)
+    if rec is not None and (outp/'results.csv').exists(): rows.append(pd.read_csv(outp/'results.csv'))
+    done = set(rows[0].seed) if rows else set()
     # Ctrl-C raises KeyboardInterrupt, and also leaves a flag: Python drops the exception when the signal lands in
     # some places (a fork handler of a DataLoader worker), and the flag then stops the run after the current seed
     def _on_sigint(sig, frame): stop.append(sig); raise KeyboardInterrupt
     old_handler = signal.signal(signal.SIGINT, _on_sigint)
+    seed = None
     try:
         for seed in seed_list:
-            print(f"== {req['method']} | {task} on {data} | teacher {teacher} ({'offline' if offline else 'online'}) | students {students} | seed {seed}")
-            rows.append(run_seed(req, seed=seed, epochs=epochs, bs=bs, lr=lr, size=size, subset=subset, out=outp, channels_last=channels_last))
-            summ = write_results(pd.concat(rows, ignore_index=True), outp, command)
+            head = f"== {req['method']} | {req['task']} on {req['data']} | teacher {req['teacher']} ({'offline' if req['offline'] else 'online'}) | students {','.join(req['students'])} | seed {seed}"
+            if seed in done: print(f"{head}: finished, kept"); continue
+            print(head)
+            rows.append(run_seed(req, seed=seed, out=outp, checkpoint=True, resume=rec is not None, record=dict(args=args, command=command), **opts))
+            write_results(pd.concat(rows, ignore_index=True), outp, command, args=args)
+            (outp/f'checkpoint_seed{seed}.pth').unlink(missing_ok=True)  # the seed's results are written: its checkpoint is spent
             if stop: raise KeyboardInterrupt
     except RequestError as e:  # found by `run_seed` once the data are loaded, before any training
         print(f"kdml_train: error: {e}", file=sys.stderr); sys.exit(2)
+    except DivergenceError as e:  # nothing of that seed is a result: no row, and no checkpoint to continue it from
+        (outp/f'checkpoint_seed{seed}.pth').unlink(missing_ok=True)
+        kept = f"; the {_n_seeds(rows)} finished seed(s) are in {outp}" if rows else ""
+        print(f"kdml_train: error: seed {seed}: {' '.join(str(e).split())}{kept}", file=sys.stderr); sys.exit(3)
     except KeyboardInterrupt:
-        print(f"\ninterrupted: the {len(rows)} finished seed(s) are in {outp}", file=sys.stderr); sys.exit(130)
+        print(f"\ninterrupted: the {_n_seeds(rows)} finished seed(s) are in {outp}; --resume continues the run", file=sys.stderr); sys.exit(130)
     finally:
         signal.signal(signal.SIGINT, old_handler)
         lock.release()
-    split = rows[0]['split'][0]
-    print(f"\n{req['method']} on {data}, {split} split, mean ± sd over {len(rows)} seed(s); results in {outp}/results.csv")
-    _print_table(summ, task)
+    allrows = pd.concat(rows, ignore_index=True)
+    split = allrows['split'][0]
+    print(f"\n{req['method']} on {req['data']}, {split} split, mean ± sd over {_n_seeds(rows)} seed(s); results in {outp}/results.csv")
+    _print_table(summarise(allrows), req['task'])

@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_zoo.ipynb #f1909d93
 from __future__ import annotations
-import argparse, difflib, pickle, re, sys
+import argparse, difflib, pickle, re, sys, warnings
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -167,6 +167,20 @@ def _safe_globals()->list:
     return [L, argparse.Namespace, np.dtype, (np._core if hasattr(np, '_core') else np.core).multiarray.scalar,
             *[getattr(np.dtypes, d) for d in np.dtypes.__all__]]
 
+def _pickled_code(path:Path)->str|None:
+    "The first code a plain pickle file would import or call ('module.name', or 'code'), read with `pickletools` without running anything; None if it holds none or is no pickle."
+    import pickletools
+    try:
+        with open(path, 'rb') as f:
+            strs = []
+            for op, arg, _ in pickletools.genops(f):
+                if op.name in ('SHORT_BINUNICODE', 'BINUNICODE', 'UNICODE'): strs.append(arg)
+                if op.name in ('GLOBAL', 'INST'): return str(arg).replace(' ', '.')
+                if op.name == 'STACK_GLOBAL': return '.'.join(strs[-2:]) if len(strs) >= 2 else 'code'
+                if op.name in ('REDUCE', 'OBJ', 'NEWOBJ', 'NEWOBJ_EX', 'BUILD'): return 'code'
+    except Exception: return None
+    return None
+
 def read_weights(
     path:str|Path, # A .pth/.pt/.ckpt file (read weights-only) or a .safetensors file
 )->dict:
@@ -178,16 +192,18 @@ def read_weights(
         try: return load_file(str(path), device='cpu')
         except Exception as e: raise WeightsError(f"cannot read {path} as safetensors: {' '.join(str(e).split())}") from None
     try:
-        with torch.serialization.safe_globals(_safe_globals()):
+        with torch.serialization.safe_globals(_safe_globals()), warnings.catch_warnings():
+            warnings.simplefilter('ignore')  # torch's note on pickle protocols: the errors below say what matters
             return torch.load(path, map_location='cpu', weights_only=True)
     except pickle.UnpicklingError as e:
         code = re.search(r'Unsupported global: GLOBAL (\S+)', str(e))
+        code = code.group(1) if code else _pickled_code(path)
         if code is None:
             why = re.search(r'WeightsUnpickler error: \s*(.+)', str(e))
             raise WeightsError(f"cannot read {path} as weights ({why.group(1).strip() if why else str(e).splitlines()[0]}): "
                                f"not a torch.save file of tensors, nor .safetensors.") from None
         raise WeightsError(f"{path} is not a weights-only file: nothing was loaded. "
-                           f"Save a state dict: torch.save(model.state_dict(), path) (this file needs the code of {code.group(1)}).") from None
+                           f"Save a state dict: torch.save(model.state_dict(), path) (this file needs the code of {code}).") from None
     except (RuntimeError, EOFError, OSError) as e:
         raise WeightsError(f"cannot read {path} as weights: {' '.join(str(e).split())[:200]}") from None
 

@@ -85,7 +85,7 @@ def test_finished_run_is_kept(tmp_path):
     "A folder that holds a finished run is refused before any training (no --overwrite), and its files stay as they were."
     (tmp_path/'run').mkdir(); (tmp_path/'run'/'results.csv').write_text('an earlier run')
     r = kdml_train('--out', str(tmp_path/'run'))
-    assert r.returncode == 2 and "already holds a run's results.csv: give another --out, or --overwrite" in r.stderr, r.stderr
+    assert r.returncode == 2 and "already holds a run's results.csv: give another --out, --resume to finish its seeds, or --overwrite" in r.stderr, r.stderr
     assert [p.name for p in (tmp_path/'run').iterdir()] == ['results.csv'] and (tmp_path/'run'/'results.csv').read_text() == 'an earlier run'
 
 def test_busy_output_folder(tmp_path):
@@ -135,3 +135,80 @@ def test_experiment_script_lines(tmp_path, script, args, sub, off):
     assert sty[sty.index('--method')+1] == 'styles' and '--offline' in sty and sty[sty.index('--teacher_weights')+1] == str(d/'kd_offline_seed2')
     assert ('--feat_loss' in sty) == (off == 'styles_at_offline')  # styles_at: learning styles with attention transfer
     assert '--teacher_weights' not in logs['kd_offline_seed2.log'] and '--online' in logs['independent_online_seed2.log']
+
+DRILL = ['--method', 'styles', '--teacher', 'resnet10', '--students', 'cnn,cnn', '--epochs', '3', '--bs', '64', '--subset', '1024']  # 16 batches an epoch
+TIMING = {'images_per_s', 'epoch_s', 'train_s'}  # clock readings: the only columns allowed to differ
+
+def _members(d:Path)->dict:
+    from safetensors.torch import load_file
+    return {p.name: load_file(p) for p in sorted(d.glob('*.safetensors'))}
+
+def test_kill_and_resume_is_exact(tmp_path):
+    "A run killed with SIGKILL in its second epoch, then resumed with --resume, ends as the same run uninterrupted: same metrics, bit-identical member weights."
+    import signal, time, torch
+    exe = Path(sys.executable).with_name('kdml_train')
+    exe = str(exe) if exe.exists() else shutil.which('kdml_train')
+    ref, run = tmp_path/'ref', tmp_path/'run'
+    p = subprocess.Popen([exe, *DRILL, '--out', str(run)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    ck, deadline = run/'checkpoint_seed0.pth', time.time() + 600
+    while not ck.exists() and p.poll() is None and time.time() < deadline: time.sleep(0.1)
+    assert p.poll() is None, 'finished before it could be killed: ' + p.stderr.read()[-2000:]
+    time.sleep(1)  # into the second epoch, which starts as the first one's checkpoint is written (16 batches: 10 s or more on 2 cores)
+    p.send_signal(signal.SIGKILL); p.wait(timeout=60)
+    assert p.returncode == -signal.SIGKILL and not (run/'results.csv').exists(), 'the run ended before the kill'
+    assert torch.load(ck, weights_only=True)['epoch'] == 0  # killed in the second epoch: the first one's checkpoint is the last
+    assert not list(run.glob('*.part'))  # no half-written file
+    # without --resume the folder is refused; --resume with another option too; both in one line, before any training
+    r = kdml_train(*DRILL, '--out', str(run))
+    assert r.returncode == 2 and 'checkpoint of an unfinished run: --resume to continue it' in r.stderr, r.stderr
+    r = kdml_train('--resume', '--lr', '0.01', '--out', str(run))
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert r.returncode == 2 and len(lines) == 1 and 'the run was started with --lr 0.003, not 0.01' in lines[0], r.stderr
+    r = kdml_train('--resume', '--out', str(run))  # its options come from the checkpoint
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert not ck.exists()  # spent once the seed's results are written
+    r0 = kdml_train(*DRILL, '--out', str(ref))
+    assert r0.returncode == 0, r0.stderr[-2000:]
+    a, b = pd.read_csv(run/'results.csv'), pd.read_csv(ref/'results.csv')
+    cols = [c for c in b.columns if c not in TIMING]
+    pd.testing.assert_frame_equal(a[cols], b[cols])
+    ma, mb = _members(run/'members_seed0'), _members(ref/'members_seed0')
+    assert list(ma) == ['cnn_1.safetensors', 'cnn_2.safetensors', 'teacher.safetensors']
+    for f in mb:
+        assert ma[f].keys() == mb[f].keys() and all(torch.equal(ma[f][k], mb[f][k]) for k in mb[f]), f  # bit-exact on the CPU
+    j = json.loads((run/'results.json').read_text())
+    assert j['command'].startswith('kdml_train --method styles') and j['args']['lr'] == 0.003  # the command that started the run
+
+def test_resume_finished_and_empty(tmp_path):
+    "--resume on a finished run trains nothing and prints its table; on an empty folder it says so and starts the run."
+    r = kdml_train('--method', 'kd', '--teacher', 'resnet10', '--students', 'cnn', '--epochs', '1', '--bs', '64', '--subset', '128',
+                   '--resume', '--out', str(tmp_path/'run'))
+    assert r.returncode == 0 and 'no run to resume' in r.stderr, r.stderr[-2000:]
+    before = (tmp_path/'run'/'results.csv').read_text()
+    r = kdml_train('--resume', '--out', str(tmp_path/'run'))
+    assert r.returncode == 0 and 'seed 0: finished, kept' in r.stdout and 'mean ± sd over 1 seed(s)' in r.stdout, r.stderr[-2000:]
+    assert (tmp_path/'run'/'results.csv').read_text() == before
+
+def test_divergence_stops_the_run(tmp_path):
+    "An absurd learning rate: the run stops at the first diverged batch, exits 3 with one line, and writes no result."
+    r = kdml_train('--lr', '1000', '--epochs', '2', '--subset', '256', '--out', str(tmp_path/'run'))
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert r.returncode == 3 and len(lines) == 1, r.stderr[-3000:]
+    assert lines[0].startswith('kdml_train: error: seed 0: Training diverged at epoch 0') and '--lr' in lines[0], lines[0]
+    assert not (tmp_path/'run'/'results.csv').exists() and not list((tmp_path/'run').glob('checkpoint_seed*.pth'))
+
+def test_bf16_smoke(tmp_path):
+    "--bf16 trains in bfloat16 mixed precision on the CPU (autocast on the CPU): finite results, recorded as such."
+    r = kdml_train('--method', 'kd', '--offline', '--teacher', 'resnet10', '--students', 'cnn', '--epochs', '1', '--bs', '64', '--subset', '128',
+                   '--bf16', '--out', str(tmp_path))
+    assert r.returncode == 0, r.stderr[-2000:]
+    res = pd.read_csv(tmp_path/'results.csv')
+    assert res[['accuracy', 'roc_auc']].notna().all().all() and (res.precision == 'bf16').all()
+
+def test_fp16_needs_cuda(tmp_path):
+    import torch
+    if torch.cuda.is_available(): pytest.skip('a CUDA GPU is here: --fp16 is allowed')
+    r = kdml_train('--fp16', '--out', str(tmp_path/'out'))
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert r.returncode == 2 and len(lines) == 1 and '--fp16 needs a CUDA GPU' in lines[0], r.stderr
+    assert not (tmp_path/'out').exists()
