@@ -142,10 +142,8 @@ def read_image(
     return res
 
 # %% ../nbs/12_images.ipynb #0ab95cf2
-def image_size(
-    path:Path, # An image file
-)->tuple:
-    "`(height, width)` of an image from its header (no full decode)."
+def _from_header(path:Path, dicom, tiff, pillow):
+    "What `dicom`, `tiff` or `pillow` make of the file's header (a pydicom dataset without pixels, tifffile's first page, an open Pillow image), by the file's format; a failure is an `ImageReadError`."
     path = Path(path)
     kind = _kind(path)
     try:
@@ -153,40 +151,37 @@ def image_size(
             warnings.simplefilter('ignore')
             if kind == 'dicom':
                 import pydicom
-                ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)
-                return int(ds.Rows), int(ds.Columns)
+                return dicom(pydicom.dcmread(path, stop_before_pixels=True, force=True))
             if kind == 'tiff':
                 import tifffile
-                with tifffile.TiffFile(path) as t: return int(t.pages[0].imagelength), int(t.pages[0].imagewidth)
-            with Image.open(path) as im: return im.size[::-1]
+                with tifffile.TiffFile(path) as t: return tiff(t.pages[0])
+            with Image.open(path) as im: return pillow(im)
     except UnidentifiedImageError: raise ImageReadError(path, f"not an image file that Pillow, tifffile or pydicom can read (expected one of {', '.join(sorted(IMAGE_EXTS))})") from None
     except Exception as e: raise ImageReadError(path, f"{type(e).__name__}: {e}") from None
+
+def image_size(
+    path:Path, # An image file
+)->tuple:
+    "`(height, width)` of an image from its header (no full decode)."
+    return _from_header(path, lambda ds: (int(ds.Rows), int(ds.Columns)),
+                        lambda pg: (int(pg.imagelength), int(pg.imagewidth)), lambda im: im.size[::-1])
+
+def _pillow_channels(im)->int:
+    if im.mode in ('P', 'PA'):  # a palette: grey if every colour is
+        pal = np.array(im.getpalette() or [0, 0, 0]).reshape(-1, 3)
+        return 1 if (pal == pal[:, :1]).all() else 3
+    return 1 if im.mode in ('1', 'L', 'LA', 'La', 'I', 'I;16', 'I;16B', 'I;16L', 'I;16N', 'F') else 3
+
+def _tiff_channels(pg)->int:
+    import tifffile
+    return 3 if pg.photometric == tifffile.PHOTOMETRIC.PALETTE or pg.samplesperpixel - len(pg.extrasamples) >= 3 else 1
 
 def image_channels(
     path:Path, # An image file
 )->int:
     "1 for grey images, 3 for colour ones (alpha not counted), from the header where the format allows."
-    path = Path(path)
-    kind = _kind(path)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')
-            if kind == 'dicom':
-                import pydicom
-                ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)
-                return 3 if int(ds.get('SamplesPerPixel', 1)) >= 3 or ds.get('PhotometricInterpretation') == 'PALETTE COLOR' else 1
-            if kind == 'tiff':
-                import tifffile
-                with tifffile.TiffFile(path) as t:
-                    pg = t.pages[0]
-                    return 3 if pg.photometric == tifffile.PHOTOMETRIC.PALETTE or pg.samplesperpixel - len(pg.extrasamples) >= 3 else 1
-            with Image.open(path) as im:
-                if im.mode in ('P', 'PA'):
-                    pal = np.array(im.getpalette() or [0, 0, 0]).reshape(-1, 3)
-                    return 1 if (pal == pal[:, :1]).all() else 3
-                return 1 if im.mode in ('1', 'L', 'LA', 'La', 'I', 'I;16', 'I;16B', 'I;16L', 'I;16N', 'F') else 3
-    except UnidentifiedImageError: raise ImageReadError(path, f"not an image file that Pillow, tifffile or pydicom can read (expected one of {', '.join(sorted(IMAGE_EXTS))})") from None
-    except Exception as e: raise ImageReadError(path, f"{type(e).__name__}: {e}") from None
+    dicom = lambda ds: 3 if int(ds.get('SamplesPerPixel', 1)) >= 3 or ds.get('PhotometricInterpretation') == 'PALETTE COLOR' else 1
+    return _from_header(path, dicom, _tiff_channels, _pillow_channels)
 
 # %% ../nbs/12_images.ipynb #dad24bea
 def _grey(a:np.ndarray)->np.ndarray:
