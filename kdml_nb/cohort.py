@@ -316,6 +316,8 @@ class CohortLearner(Learner):
         try: return super().fit(*args, **kwargs)
         except BaseException:
             for m, mode in modes: m.training = mode
+            for cb in self.cbs:  # an error inside the forward pass would otherwise leave autocast on for the process
+                if isinstance(cb, CohortMixedPrecision): cb.leave()
             raise
         finally:
             for cb in self.cbs:
