@@ -13,7 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch, fastai
+from typing import Callable, NamedTuple
 from fastcore.script import call_parse, store_true
+from fastcore.script import Param as Opt  # not fastcore.xml's `Param` (an HTML tag), which fastai's star import brings
 from fastai.vision.all import *
 from fastai.callback.channelslast import ChannelsLast
 from sklearn.metrics import balanced_accuracy_score, roc_auc_score, f1_score, confusion_matrix
@@ -24,28 +26,133 @@ from .modes import evaluating
 from .zoo import make_net, net_task, load_weights, FAMILIES
 from .folders import image_dls
 from .export import save_members
-from .distill import independent, kd, dml, kd_ml, learning_styles
+from .flows import LOSSES, loss_params, losses_for, check_loss
+from .distill import independent, kd, dml, kd_ml, feature_kd, relation_kd, learning_styles, TeacherDistill
 from .detection_data import bccd_det_dls, polyp_det_dls, det_dls, bccd_det_items, polyp_det_items
 from .detect import DET_ARCHS, DetMAP, BoxDistill, near_objects
 
 # %% auto #0
-__all__ = ['METHODS', 'TASKS', 'SEG_DATA', 'DET_DATA', 'DATA_DIRS', 'CLS_DATA', 'TASK_DEFAULTS', 'CHECKPOINT_FORMAT', 'arch_task',
-           'student_names', 'RequestError', 'check_request', 'method_cbs', 'task_dls', 'evaluate', 'throughput',
-           'epoch_seconds', 'ChannelsLastBatch', 'rng_states', 'set_rng_states', 'load_checkpoint', 'restore_weights',
-           'Checkpoint', 'fit_resumable', 'seed_settings', 'resume_checkpoint', 'train_seed', 'environment',
-           'n_classes', 'build_members', 'prepare_seed', 'run_seed', 'summarise', 'write_results', 'paired_gain',
-           'plan_run', 'resumed_args', 'recorded_run', 'kdml_train']
+__all__ = ['TEACHER', 'PEERS', 'MAPS', 'EMBEDDINGS', 'FLOW_KINDS', 'METHODS', 'TASKS', 'SEG_DATA', 'DET_DATA', 'DATA_DIRS',
+           'CLS_DATA', 'TASK_DEFAULTS', 'METHOD_RULES', 'LOSS_RULES', 'RULES', 'CHECKPOINT_FORMAT', 'FlowKind',
+           'Method', 'methods_with', 'parse_params', 'format_params', 'loss_help', 'params_help', 'method_help',
+           'arch_task', 'student_names', 'RequestError', 'outputs_act', 'check_flows', 'check_request', 'method_cbs',
+           'task_dls', 'evaluate', 'throughput', 'epoch_seconds', 'ChannelsLastBatch', 'rng_states', 'set_rng_states',
+           'load_checkpoint', 'restore_weights', 'Checkpoint', 'fit_resumable', 'seed_settings', 'resume_checkpoint',
+           'train_seed', 'environment', 'n_classes', 'build_members', 'prepare_seed', 'flow_columns', 'run_seed',
+           'summarise', 'write_results', 'paired_gain', 'plan_run', 'flows_said', 'resumed_args', 'recorded_run',
+           'kdml_train']
 
-# %% ../nbs/04_train.ipynb #7380a716
-# each method: (student names, feature loss, feature weight, feature layer, feature location weights) -> callbacks;
-# only styles has feature flows
-METHODS = {'independent': lambda students, feat_loss, feat_weight, layer, where: independent(),
-           'kd': lambda students, feat_loss, feat_weight, layer, where: kd(),
-           'ml': lambda students, feat_loss, feat_weight, layer, where: dml(),
-           'kd_ml': lambda students, feat_loss, feat_weight, layer, where: kd_ml(),
-           'styles': lambda students, feat_loss, feat_weight, layer, where: learning_styles(
-               a=students[0], b=students[1], teacher_layer=layer, a_layer=layer, b_layer=layer, loss=feat_loss,
-               feat_weight=feat_weight, peer_feat_weight=feat_weight, where=where)}
+# %% ../nbs/04_train.ipynb #316980cd
+class FlowKind(NamedTuple):
+    "A kind of knowledge flow that `kdml_train` trains, and the options that set it."
+    compares: str # What its loss compares: a kind of `LOSSES` ('predictions', 'feature maps' or 'embeddings')
+    says: str # How the help and the errors name it
+    loss: str # The option naming its loss
+    params: str # The option setting that loss's parameters
+    options: tuple = () # Other options that set flows of this kind only
+
+TEACHER, PEERS, MAPS, EMBEDDINGS = 'teacher predictions', 'peer predictions', 'feature maps', 'embeddings'
+FLOW_KINDS = {TEACHER: FlowKind('predictions', 'teacher -> student predictions', 'kd_loss', 'kd_params', ('T', 'warmup')),
+              PEERS: FlowKind('predictions', 'peer <-> peer predictions', 'ml_loss', 'ml_params'),
+              MAPS: FlowKind('feature maps', 'feature maps', 'feat_loss', 'feat_params', ('feat_weight', 'feat_bg')),
+              EMBEDDINGS: FlowKind('embeddings', 'embedding relations', 'rel_loss', 'rel_params')}
+
+class Method(NamedTuple):
+    "A method of `kdml_train`: the kinds of knowledge flow it trains, the students it takes, and its callbacks."
+    flows: tuple # Kinds of `FLOW_KINDS`
+    build: Callable # `(student names, request)` -> callbacks; the request (`check_request`) with the maps' `layer` and location weights `where`
+    students: tuple = (1, None) # Fewest and most students (None: any number)
+    says: str = '' # What it is, for the help and the docs
+
+METHODS = {
+    'independent': Method((), lambda s, r: independent(), says='no flow, every student alone: the baseline'),
+    'kd': Method((TEACHER,), lambda s, r: kd(r['T'], loss=r['kd_loss'], params=r['kd_params']), says='teacher -> every student'),
+    'ml': Method((PEERS,), lambda s, r: dml(loss=r['ml_loss'], params=r['ml_params']), (2, None), 'students <-> students'),
+    'kd_ml': Method((TEACHER, PEERS), lambda s, r: kd_ml(r['T'], kd_loss=r['kd_loss'], kd_params=r['kd_params'], ml_loss=r['ml_loss'],
+                                                        ml_params=r['ml_params']), (2, None), 'both, Niyaz & Bathula, ISBI 2022'),
+    'styles': Method((TEACHER, PEERS, MAPS), lambda s, r: learning_styles(
+        s[0], s[1], teacher_layer=r['layer'], a_layer=r['layer'], b_layer=r['layer'], T=r['T'], feat_weight=r['feat_weight'],
+        peer_feat_weight=r['feat_weight'], feat_loss=r['feat_loss'], where=r['where'], kd_loss=r['kd_loss'], ml_loss=r['ml_loss'],
+        kd_params=r['kd_params'], ml_params=r['ml_params'], feat_params=r['feat_params']), (2, 2),
+        'learning styles, two students: A the predictions, B the maps, A <-> B both'),
+    'feat': Method((MAPS,), lambda s, r: feature_kd(s, r['feat_loss'], r['feat_weight'], teacher_layer=r['layer'], layer=r['layer'],
+                                                    params=r['feat_params'], where=r['where']), says="teacher's maps -> every student's"),
+    'rel': Method((EMBEDDINGS,), lambda s, r: relation_kd(r['rel_loss'], students=s, params=r['rel_params']),
+                  says="teacher's embeddings -> every student's"),
+}
+
+def _either(xs)->str:
+    "'a', 'a or b', 'a, b or c'."
+    xs = list(xs)
+    return ', '.join(xs[:-1]) + ' or ' + xs[-1] if len(xs) > 1 else ''.join(xs)
+
+def methods_with(kind:str)->list:
+    "The methods that train flows of `kind` (a key of `FLOW_KINDS`)."
+    return [m for m,o in METHODS.items() if kind in o.flows]
+
+
+# %% ../nbs/04_train.ipynb #40eca8df
+_TRUE, _FALSE = ('true', 'yes', '1', 'on'), ('false', 'no', '0', 'off')
+
+def _read(v:str, like, what:str):
+    "`v` read as the type of default `like` (bool, int, float or str); a one-line error naming `what` otherwise."
+    t = type(like) if like is not None else str
+    if t is bool:
+        if v.lower() in _TRUE + _FALSE: return v.lower() in _TRUE
+        raise ValueError(f"{what} is true or false, not {v!r}.")
+    try: return t(v)
+    except ValueError: raise ValueError(f"{what} takes a {'whole number' if t is int else 'number' if t is float else t.__name__}, not {v!r}.") from None
+
+def parse_params(
+    text:str|dict|None, # 'name=value,...' as given on the command line ('none' or empty: none), or a dict
+    loss:str, # The loss they are for (a name in `LOSSES`)
+    kind:str, # What the flow compares ('predictions', 'feature maps', 'embeddings')
+    option:str='params', # The option that gave them, named in errors
+)->dict:
+    "The parameters of `loss` given as 'beta=8,alpha=1', each read with the type of its default (`loss_params`); an unknown loss or name is `check_loss`'s one-line error."
+    if isinstance(text, dict): raw = dict(text)
+    else:
+        raw, text = {}, (text or '').strip()
+        for item in ([] if text.lower() in ('', 'none') else text.split(',')):
+            k, eq, v = (o.strip() for o in item.partition('='))
+            if not (k and eq and v): raise ValueError(f"--{option}: {item.strip()!r} is not name=value: give e.g. --{option} beta=8,alpha=1.")
+            if k in raw: raise ValueError(f"--{option}: {k} is given twice.")
+            raw[k] = v
+    try: check_loss(loss, kind, raw)
+    except ValueError as e: raise ValueError(f"--{option}: {e}") from None
+    d = loss_params(loss)
+    return {k: _read(v, d[k], f"--{option}: {loss}'s {k}") if isinstance(v, str) else v for k,v in raw.items()}
+
+def format_params(params:dict)->str:
+    "Parameters as `parse_params` reads them ('beta=8.0,T=4.0'), 'none' when there are none: how the results record them."
+    return ','.join(f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k,v in params.items()) or 'none'
+
+
+# %% ../nbs/04_train.ipynb #e677eabb
+def _notes(kind:str, s)->list:
+    "What limits where a loss compares `kind`, from its row of `LOSSES`."
+    pred = kind == 'predictions'
+    return ((['segmentation only'] if (pred and s.dense) or 'labels' in s.needs else
+             ['not multi-label or detection'] if pred and 'sigmoid' not in s.acts else []) + (['a single process'] if s.module else []))
+
+def loss_help(kind:str)->str:
+    "The help of the option naming the loss of flows of `kind` (a key of `FLOW_KINDS`): each loss, its paper and where it cannot go, from `LOSSES`."
+    k = FLOW_KINDS[kind]
+    return (f"Loss of the {k.says} flows (--method {_either(methods_with(kind))}): " +
+            '; '.join(f"{n} ({', '.join([LOSSES[n].paper, *_notes(k.compares, LOSSES[n])])})" for n in losses_for(k.compares)))
+
+def params_help(kind:str)->str:
+    "The help of the option setting the parameters of flows of `kind`: every loss's parameters and defaults (`loss_params`)."
+    k = FLOW_KINDS[kind]
+    ps = '; '.join(f"{n}: {', '.join(f'{p}={v}' for p,v in loss_params(n).items()) or 'none'}" for n in losses_for(k.compares))
+    return f"Parameters of --{k.loss}, name=value comma-separated (default: the loss's) -- {ps}"
+
+def method_help()->str:
+    "The help of `--method`: every method of `METHODS` and the flows it trains."
+    return '; '.join(f"{m} ({o.says})" for m,o in METHODS.items())
+
+
+# %% ../nbs/04_train.ipynb #9aff4045
 TASKS = ('classify', 'segment', 'detect')
 SEG_DATA = ('drive', 'kvasir-seg', 'cvc-clinicdb', 'chasedb1', 'isbi2012')
 DET_DATA = ('bccd', 'kvasir-seg', 'cvc-clinicdb')
@@ -81,40 +188,153 @@ def student_names(archs:list)->list:
     ns = [_member_name(a) for a in archs]
     return [n if ns.count(n) == 1 else f'{n}_{ns[:i+1].count(n)}' for i,n in enumerate(ns)]
 
+
+
+# %% ../nbs/04_train.ipynb #53aa0463
 class RequestError(ValueError):
     "A request that cannot run, found before any training: `kdml_train` prints it as a one-line error."
 
 def _is_voc(p:Path)->bool: return (p/'Annotations').is_dir() and (p/'JPEGImages').is_dir() and (p/'ImageSets'/'Main').is_dir()
 
-def check_request(
-    task:str, data:str, method:str, teacher:str, students:list, offline:bool=False, epochs:int=1, seeds:list=(0,),
-    feat_loss:str='mse', feat_weight:float=1., box_kd:float=0., feat_bg:float=1., teacher_weights:str|None=None,
-    split_seed:int|None=None, label_delim:str|None=None,
+def outputs_act(task:str, data:str, label_delim:str|None=None)->str:
+    "How a task's outputs are activated, as far as the request tells: a sigmoid per class for detectors and multi-label data (`--label_delim`, a multi-label MedMNIST set), else a softmax. `prepare_seed` checks again on the data."
+    multi = label_delim or MEDMNIST_2D.get(data, ('', ''))[1].startswith('multi-label')
+    return 'sigmoid' if task == 'detect' or (task == 'classify' and multi) else 'softmax'
+
+_WORDS = {1: 'one', 2: 'two', 3: 'three'}
+# a request `r` that `kdml_train` refuses: (what is wrong, the one-line error, formatted with `r`'s fields); checked in order
+METHOD_RULES = [
+    (lambda r: not r.students, "give at least one student with --students."),
+    (lambda r: r.fewest == r.most and r.n != r.most, "method {method} needs exactly {fewest_w} students, got {n}."),
+    (lambda r: r.n < r.fewest, "method {method} needs at least {fewest_w} students."),
+    *[(lambda r, o=o, kind=kind: o in r.given and kind not in r.kinds,
+       f"--{o} sets the {k.says} flows; {{method}} has none: use --method {_either(methods_with(kind))}.")
+      for kind,k in FLOW_KINDS.items() for o in (k.loss, k.params, *k.options)],
+    (lambda r: r.task == 'detect' and EMBEDDINGS in r.kinds,
+     f"--method {{method}} relates embeddings of whole images, which detectors do not give: use --method {_either(m for m in METHODS if EMBEDDINGS not in METHODS[m].flows)}."),
+]
+# the loss `s` (a row of `LOSSES`) of a flow comparing `kind`, refused in request `r`; `alts`: that kind's losses that no rule refuses here
+LOSS_RULES = [
+    (lambda r, kind, s: kind == 'predictions' and s.dense and r.task != 'segment',
+     "--{opt} {loss} compares dense outputs (B,C,H,W), which only --task segment gives: for {task} use {alts}."),
+    (lambda r, kind, s: 'labels' in s.needs and r.task != 'segment',
+     "--{opt} {loss} needs segmentation masks, which only --task segment gives: for {task} use {alts}."),
+    (lambda r, kind, s: kind == 'predictions' and r.act not in s.acts,
+     "--{opt} {loss} compares {acts} outputs{target}, and {outputs}: use {alts}."),
+    (lambda r, kind, s: s.module is not None and r.world > 1,
+     "--{opt} {loss} keeps memory banks of the items of one process's epoch: train it in a single process, not {world}."),
+]
+_OUTPUTS = {'detect': 'detectors compare their class maps with a sigmoid per class',
+            'classify': 'multi-label classification has a sigmoid per label', 'segment': 'these outputs have a sigmoid per class'}
+# the option values, once the losses are known
+RULES = [
+    (lambda r: 'T' in r.given and 'T' in r.params.get(TEACHER, {}), "give the teacher's temperature once: --T or T= in --kd_params."),
+    (lambda r: not r.T > 0, "--T must be more than 0, got {T}."),
+    (lambda r: not r.warmup >= 0, "--warmup must be 0 or more epochs, got {warmup}."),
+    (lambda r: r.logit_std and not any('logit_std' in loss_params(r[FLOW_KINDS[k].loss]) for k in r.params if FLOW_KINDS[k].compares == 'predictions'),
+     f"--logit_std standardises the logits that {_either(n for n in losses_for('predictions') if 'logit_std' in loss_params(n))} compare; "
+     "--method {method} has no such flow ({pred_losses})."),
+    (lambda r: not r.feat_weight >= 0, "--feat_weight must be 0 or more, got {feat_weight}."),
+    (lambda r: not (r.box_kd >= 0 and r.feat_bg >= 0), "--box_kd and --feat_bg must be 0 or more."),
+    (lambda r: r.box_kd and r.task != 'detect', "--box_kd distils detectors' boxes: it needs --task detect."),
+    (lambda r: r.box_kd and TEACHER not in r.kinds, f"--box_kd adds to the teacher's prediction flows; {{method}} has none: use {_either(methods_with(TEACHER))}."),
+    (lambda r: r.feat_bg != 1. and r.task != 'detect', "--feat_bg weights the background in the feature flows of detectors: it needs --task detect."),
+    (lambda r: r.feat_bg != 1. and r.feat_loss != 'mse', "--feat_bg weights the locations of the mse feature loss, not {feat_loss}."),
+    (lambda r: r.epochs < 1, "--epochs must be at least 1."),
+    (lambda r: r.label_delim and not (r.task == 'classify' and Path(r.data).suffix.lower() in ('.csv', '.tsv')),
+     "--label_delim splits the labels of a CSV/TSV file: it needs --task classify and a .csv or .tsv --data."),
+    (lambda r: not r.seeds, "--seeds is empty."),
+    (lambda r: r.teacher_weights and not r.offline, "--teacher_weights loads a trained teacher, which then stays frozen: it needs --offline."),
+]
+
+def _refuse(rules:list, r:AttrDict):
+    "Raise the one-line error of the first rule that `r` breaks."
+    for wrong, says in rules:
+        if wrong(r): raise ValueError(says.format(**r))
+
+def check_flows(
+    req:dict, # A request (`check_request`'s arguments or result)
+    act:str, # How the task's outputs are activated: 'softmax' or 'sigmoid' (`outputs_act`, or the data's supervised loss)
 )->dict:
-    "Validate a `kdml_train` request; raise `ValueError`/`FileNotFoundError` with a one-line message."
+    "`{kind: parameters}` of each kind of flow of `req`'s method, read and checked: the loss against `LOSSES` and the task (`LOSS_RULES`), `--logit_std` into the losses that have it; a one-line `ValueError` otherwise."
+    r = AttrDict(req, act=act, world=num_distrib(), outputs=_OUTPUTS[req['task']])
+    res = {}
+    for kind in METHODS[req['method']].flows:
+        k = FLOW_KINDS[kind]
+        loss, opt = req[k.loss], k.loss
+        try: check_loss(loss, k.compares)
+        except ValueError as e: raise ValueError(f"--{opt}: {e}") from None
+        p = parse_params(req.get(k.params), loss, k.compares, k.params)
+        refused = lambda n: [says for wrong, says in LOSS_RULES if wrong(r, k.compares, LOSSES[n])]
+        bad = refused(loss)
+        if bad:
+            s = LOSSES[loss]
+            raise ValueError(bad[0].format(**r, opt=opt, loss=loss, acts=_either(s.acts), alts=_either(n for n in losses_for(k.compares) if not refused(n)),
+                                           target=' (one class per item or pixel)' if 'target' in s.needs else ''))
+        if req.get('logit_std') and 'logit_std' in loss_params(loss): p = {'logit_std': True, **p}
+        if p.get('logit_std') and act != 'softmax':
+            raise ValueError(f"logit_std (--logit_std, or in --{k.params}) standardises logits over the classes of a softmax, and {r.outputs}: leave it out.")
+        res[kind] = p
+    return res
+
+def check_request(
+    task:str, # 'classify', 'segment' or 'detect'
+    data:str, # Dataset name or path
+    method:str, # A name in `METHODS`
+    teacher:str, # Teacher network (`make_net`'s names)
+    students:list, # Student networks
+    offline:bool=False, # Train the teacher alone first, then freeze it
+    epochs:int=1, # Epochs
+    seeds:list=(0,), # Seeds
+    feat_loss:str='mse', # Loss of the feature-map flows (`FLOW_KINDS`)
+    feat_weight:float=1., # Weight of the feature-map flows
+    box_kd:float=0., # Detection: weight of box distillation
+    feat_bg:float=1., # Detection: weight of the feature locations away from objects
+    teacher_weights:str|None=None, # With `offline`: a trained teacher's weights
+    split_seed:int|None=None, # Seed of the drawn splits alone
+    label_delim:str|None=None, # CSV data: the delimiter of multiple labels
+    kd_loss:str='kd', # Loss of the teacher -> student prediction flows
+    ml_loss:str='kd', # Loss of the peer prediction flows
+    rel_loss:str='rkd', # Loss of the embedding flows
+    kd_params:str|dict|None=None, # Parameters of `kd_loss`: 'beta=8,alpha=1' or a dict (`parse_params`)
+    ml_params:str|dict|None=None, # Parameters of `ml_loss`
+    feat_params:str|dict|None=None, # Parameters of `feat_loss`
+    rel_params:str|dict|None=None, # Parameters of `rel_loss`
+    logit_std:bool=False, # Logit standardisation in the prediction flows whose loss has it (kd, dkd)
+    T:float=4., # Temperature of the teacher's prediction flows
+    warmup:float=0., # Epochs of the linear ramp of the teacher's prediction flows' weight
+)->dict:
+    "Validate a `kdml_train` request; raise `ValueError`/`FileNotFoundError` with a one-line message. Each kind of flow's parameters come back read (`check_flows`)."
+    args = dict(locals())
+    given = {k for k,p in inspect.signature(check_request).parameters.items() if p.default is not p.empty and _given(args[k], p.default)}
     if task not in TASKS: raise ValueError(f"unknown task {task!r}: use classify, segment or detect.")
     if method not in METHODS: raise ValueError(f"unknown method {method!r}: use one of {', '.join(METHODS)}.")
     for a in [teacher, *students]: _check_arch(a, task)
-    if not students: raise ValueError("give at least one student with --students.")
-    if method == 'styles' and len(students) != 2: raise ValueError(f"method styles needs exactly two students, got {len(students)}.")
-    if method in ('ml', 'kd_ml') and len(students) < 2: raise ValueError(f"method {method} needs at least two students.")
-    if feat_loss not in ('mse', 'at'): raise ValueError(f"unknown feature loss {feat_loss!r}: use mse or at.")
-    if not feat_weight >= 0: raise ValueError(f"--feat_weight must be 0 or more, got {feat_weight}.")
-    if method != 'styles' and (feat_loss, feat_weight) != ('mse', 1.):
-        raise ValueError(f"--feat_loss and --feat_weight set the feature flows of --method styles; {method} has none.")
-    if not (box_kd >= 0 and feat_bg >= 0): raise ValueError("--box_kd and --feat_bg must be 0 or more.")
-    if box_kd and task != 'detect': raise ValueError("--box_kd distils detectors' boxes: it needs --task detect.")
-    if box_kd and method not in ('kd', 'kd_ml', 'styles'): raise ValueError(f"--box_kd adds a teacher flow; {method} has none: use kd, kd_ml or styles.")
-    if feat_bg != 1. and (task != 'detect' or method != 'styles'):
-        raise ValueError("--feat_bg weights the background in the feature flows of detectors: it needs --task detect --method styles.")
-    if feat_bg != 1. and feat_loss != 'mse': raise ValueError("--feat_bg weights the locations of the mse feature loss, not attention transfer.")
-    if epochs < 1: raise ValueError("--epochs must be at least 1.")
-    if label_delim and not (task == 'classify' and Path(data).suffix.lower() in ('.csv', '.tsv')):
-        raise ValueError("--label_delim splits the labels of a CSV/TSV file: it needs --task classify and a .csv or .tsv --data.")
-    if not seeds: raise ValueError("--seeds is empty.")
+    m = METHODS[method]
+    req = dict(task=task, data=data, method=method, teacher=teacher, students=list(students), offline=offline,
+               feat_loss=feat_loss, feat_weight=float(feat_weight), box_kd=float(box_kd), feat_bg=float(feat_bg),
+               teacher_weights=str(teacher_weights) if teacher_weights else None, split_seed=split_seed, label_delim=label_delim,
+               kd_loss=kd_loss, ml_loss=ml_loss, rel_loss=rel_loss, logit_std=bool(logit_std), T=float(T), warmup=float(warmup))
+    r = AttrDict(req, epochs=epochs, seeds=seeds, given=given, kinds=m.flows, n=len(students), fewest=m.students[0], most=m.students[1],
+                 fewest_w=_WORDS.get(m.students[0], m.students[0]), act=outputs_act(task, data, label_delim), outputs=_OUTPUTS[task])
+    _refuse(METHOD_RULES, r)
+    r.params = check_flows({**req, **dict(kd_params=kd_params, ml_params=ml_params, feat_params=feat_params, rel_params=rel_params)}, r.act)
+    preds = [r[FLOW_KINDS[k].loss] for k in m.flows if FLOW_KINDS[k].compares == 'predictions']
+    r.pred_losses = f"its prediction losses: {_either(preds)}" if preds else "it has no prediction flow"
+    _refuse(RULES, r)
     if teacher_weights:
-        if not offline: raise ValueError("--teacher_weights loads a trained teacher, which then stays frozen: it needs --offline.")
         for s in seeds: _teacher_file(teacher_weights, s)
+    _check_data(task, data, split_seed)
+    if TEACHER in r.params: req['T'] = float(r.params[TEACHER].get('T', req['T']))  # a T in --kd_params is the teacher's temperature
+    return dict(req, **{FLOW_KINDS[k].params: r.params.get(k, {}) for k in FLOW_KINDS})
+
+def _given(v, default)->bool:
+    "Whether an option was given: its value is not its default ('none', '' and {} are no parameters, the default of a parameters option)."
+    none = lambda o: o is None or (isinstance(o, str) and o.strip().lower() in ('', 'none')) or (isinstance(o, dict) and not o)
+    return not none(v) if none(default) else v != default
+
+def _check_data(task:str, data:str, split_seed:int|None):
+    "Raise a one-line `ValueError`/`FileNotFoundError` for data that do not exist or do not fit `task`."
     own = task == 'classify' and (data in CLS_DATA or Path(data).suffix == '.npz')  # folders and CSVs without a split column draw one
     if split_seed is not None and (own or data == 'bccd' or (task == 'detect' and _is_voc(Path(data).expanduser()))):
         raise ValueError(f"--split_seed fixes a split that is drawn at random; {data} comes with its own splits: leave it out.")
@@ -145,10 +365,6 @@ def check_request(
         if root is None or not (root/DATA_DIRS[data]).is_dir():
             raise FileNotFoundError(f"{data} not found: expected the folder {DATA_DIRS[data]} under the data folder "
                                     f"({root or 'none found'}); set KDML_DATA to the folder that holds it.")
-    return dict(task=task, data=data, method=method, teacher=teacher, students=list(students), offline=offline,
-                feat_loss=feat_loss, feat_weight=float(feat_weight), box_kd=float(box_kd), feat_bg=float(feat_bg),
-                teacher_weights=str(teacher_weights) if teacher_weights else None, split_seed=split_seed,
-                label_delim=label_delim)
 
 def _teacher_file(weights, seed:int)->Path:
     "The weights file of the offline teacher of `seed`: `weights` itself, or `weights/teacher_seed{seed}.pth`."
@@ -158,12 +374,14 @@ def _teacher_file(weights, seed:int)->Path:
         raise FileNotFoundError(f"--teacher_weights {weights}: no {f}" + (" (an offline run with --out writes one per seed)." if p.is_dir() else "."))
     return f
 
+
+# %% ../nbs/04_train.ipynb #6f3127f7
 def method_cbs(req:dict, names:list)->list:
-    "The callbacks of a checked request for students `names`: the method's preset, plus box distillation for detectors."
-    det = req['task'] == 'detect'
-    bg = req.get('feat_bg', 1.)
-    cbs = METHODS[req['method']](names, req.get('feat_loss', 'mse'), req.get('feat_weight', 1.),
-                                 'neck' if det else 'auto', near_objects(1., bg) if det and bg != 1. else None)
+    "The callbacks of a checked request for students `names`: its method's (`METHODS`), the teacher's prediction flows ramped up over `warmup` epochs, plus box distillation for detectors."
+    det, bg = req['task'] == 'detect', req.get('feat_bg', 1.)
+    cbs = METHODS[req['method']].build(names, {**req, 'layer': 'neck' if det else 'auto', 'where': near_objects(1., bg) if det and bg != 1. else None})
+    for cb in cbs:  # `kd_ml` and `learning_styles` take no warm-up: it is the callback's own attribute, read when it builds its flows
+        if isinstance(cb, TeacherDistill): cb.warmup = req.get('warmup', 0.)
     if req.get('box_kd', 0.):  # styles: only student A learns from the teacher's outputs
         cbs = cbs + [BoxDistill(names[:1] if req['method'] == 'styles' else None, weight=req['box_kd'])]
     return cbs
@@ -532,6 +750,7 @@ def prepare_seed(
                        label_delim=req.get('label_delim'))
         if len(dls.train) == 0:  # fastai drops the last partial training batch: fewer items than bs would train nothing
             raise RequestError(f"the training set has {len(dls.train_ds)} items, fewer than one batch of {bs}: use a smaller --bs or a larger --subset.")
+        check_flows(req, loss_activation(default_loss(dls)))  # the losses against the outputs: a CSV or .npz can turn out multi-label
         teacher, students = build_members(req, dls)
     except RequestError: raise
     except (ValueError, FileNotFoundError) as e: raise RequestError(' '.join(str(e).split())) from None
@@ -542,6 +761,15 @@ def prepare_seed(
             raise RequestError(f"--teacher_weights: {' '.join(str(e).split())} (the teacher here is {req['teacher']} "
                                f"for {n_classes(dls, req['task'])} classes and {dls.one_batch()[0].shape[1]} input channels).") from None
     return dls, teacher, students
+
+def flow_columns(flows:list)->dict:
+    "What the results record of the flows trained: the loss (`kd_loss`, `ml_loss`, `feat_loss`, `rel_loss`) and its parameters (`format_params`, defaults included) of each kind, named by the flow's tag, and the teacher flows' `warmup`."
+    res = {}
+    for f in flows:
+        if f.spec is None or f'{f.tag}_loss' in res: continue  # boxes are not in the loss table; one kind's flows share their loss
+        res[f'{f.tag}_loss'], res[f'{f.tag}_params'] = f.loss, format_params(f.params)
+        if f.tag == 'kd': res['warmup'] = f.warmup
+    return res
 
 def run_seed(
     req:dict, # A checked request (`check_request`)
@@ -584,7 +812,8 @@ def run_seed(
     res.insert(0, 'seed', seed); res.insert(0, 'member', res.index)
     for k in ('method', 'task', 'data'): res[k] = req[k]
     res['teacher_mode'] = 'offline' if req['offline'] else 'online'
-    if req['method'] == 'styles': res['feat_loss'], res['feat_weight'] = req.get('feat_loss', 'mse'), req.get('feat_weight', 1.)
+    res = res.assign(**flow_columns(learn.knowledge_flows()))
+    if MAPS in METHODS[req['method']].flows: res['feat_weight'] = req['feat_weight']
     if task == 'detect': res['box_kd'], res['feat_bg'] = req.get('box_kd', 0.), req.get('feat_bg', 1.)
     if req.get('split_seed') is not None: res['split_seed'] = req['split_seed']
     if channels_last: res['channels_last'] = True
@@ -694,11 +923,18 @@ def plan_run(a:dict)->tuple:
     if a['task'] not in TASKS: raise ValueError(f"unknown task {a['task']!r}: use classify, segment or detect.")
     a = {**a, **{k: a[k] or v for k,v in TASK_DEFAULTS[a['task']].items()}}
     req = check_request(a['task'], a['data'], a['method'], a['teacher'], _names(a['students']), offline=a['offline'], epochs=a['epochs'],
-                        seeds=seeds, feat_loss=a['feat_loss'], feat_weight=a['feat_weight'], box_kd=a['box_kd'], feat_bg=a['feat_bg'],
-                        teacher_weights=a['teacher_weights'], split_seed=a['split_seed'], label_delim=a['label_delim'])
+                        seeds=seeds, box_kd=a['box_kd'], feat_bg=a['feat_bg'], teacher_weights=a['teacher_weights'], split_seed=a['split_seed'],
+                        label_delim=a['label_delim'], **{k: a[k] for k in _FLOW_OPTIONS})
     opts = dict(epochs=a['epochs'], bs=a['bs'], lr=a['lr'], size=a['size'], subset=a['subset'], skip_bad=a['skip_bad'],
                 channels_last=a['channels_last'], precision='bf16' if a['bf16'] else 'fp16' if a['fp16'] else None)
     return req, seeds, opts, a
+
+_FLOW_OPTIONS = ('kd_loss', 'kd_params', 'T', 'warmup', 'logit_std', 'ml_loss', 'ml_params', 'feat_loss', 'feat_params', 'feat_weight', 'rel_loss', 'rel_params')
+
+def flows_said(req:dict)->str:
+    "The losses of a checked request's flows, as the run's heading shows them: ' | kd_loss dkd beta=2.0', or ''."
+    ks = [FLOW_KINDS[k] for k in METHODS[req['method']].flows]
+    return ''.join(f" | {k.loss} {req[k.loss]}" + (f" {format_params(req[k.params])}" if req[k.params] else '') for k in ks)
 
 def _names(s)->list: return [o.strip() for o in str(s).split(',') if o.strip()]
 def _n_seeds(rows:list)->int: return pd.concat(rows).seed.nunique() if rows else 0
@@ -709,6 +945,7 @@ def resumed_args(
     defaults:dict, # `kdml_train`'s defaults
 )->dict:
     "The arguments of a resumed run: those left at their defaults are the run's; one given must equal the run's (a one-line `ValueError` otherwise)."
+    recorded = {**{k: defaults[k] for k in given}, **recorded}  # options newer than the run: it ran with their defaults
     same = lambda k, v: (not recorded.get('offline')) if k == 'online' else (
         _names(v) == _names(recorded.get(k)) if k in ('students', 'seeds') else v == recorded.get(k))
     for k,v in given.items():
@@ -730,7 +967,7 @@ def recorded_run(out:Path)->dict|None:
 def kdml_train(
     task:str='classify', # classify, segment or detect
     data:str=None, # Dataset name (pneumoniamnist, bccd, drive, kvasir-seg, ...) or path: a folder of class folders, a .csv/.tsv, an .npz, images/+masks/; default per task: pneumoniamnist, drive, bccd
-    method:str='styles', # independent, kd, ml, kd_ml or styles
+    method:Opt(method_help(), str)='styles', # The method: a name in `METHODS`
     teacher:str=None, # Teacher network: a built-in name, timm:<name>, torchvision:<name>, smp:<Arch>:<encoder> or fastai:<xresnet..>; default per task: resnet18, unet, det_resnet34
     students:str=None, # Student networks (names as for --teacher), comma-separated; default per task: cnn,resnet10 / unet_small,unet_tiny / det_resnet18,det_mobilenetv2
     offline:store_true=False, # Train the teacher alone first, then freeze it (default: online)
@@ -741,10 +978,20 @@ def kdml_train(
     seeds:str='0', # Seeds, comma-separated
     size:int=None, # Image size (or patch size for tiled datasets)
     subset:int=None, # Items per split (or images) for quick runs
-    feat_loss:str='mse', # Feature-map loss of --method styles: mse (through an adapter) or at (attention transfer)
-    feat_weight:float=1., # Weight of the feature-map terms of --method styles (teacher -> B and B <-> A)
+    kd_loss:Opt(loss_help(TEACHER), str)='kd', # Loss of the teacher -> student prediction flows
+    kd_params:Opt(params_help(TEACHER), str)=None, # Its parameters, e.g. beta=8,alpha=1
+    T:Opt(f"Temperature of the teacher -> student prediction flows, whatever their loss ({_either(n for n in losses_for('predictions') if 'T' in loss_params(n))}); or T= in --kd_params", float)=4., # Their temperature
+    warmup:Opt("Epochs over which the weight of the teacher -> student prediction flows ramps up linearly (DKD's code: 20)", float)=0., # Their warm-up
+    logit_std:Opt("Logit standardisation (Sun et al., CVPR 2024) in every prediction flow whose loss has it (kd, dkd)", store_true)=False, # Z-scored logits
+    ml_loss:Opt(loss_help(PEERS), str)='kd', # Loss of the peer prediction flows
+    ml_params:Opt(params_help(PEERS), str)=None, # Its parameters
+    feat_loss:Opt(loss_help(MAPS), str)='mse', # Loss of the feature-map flows
+    feat_params:Opt(params_help(MAPS), str)=None, # Its parameters
+    feat_weight:Opt("Weight of the feature-map flows (styles: teacher -> B and B <-> A; feat: teacher -> every student)", float)=1., # Their weight
+    rel_loss:Opt(loss_help(EMBEDDINGS), str)='rkd', # Loss of the embedding flows
+    rel_params:Opt(params_help(EMBEDDINGS), str)=None, # Its parameters
     box_kd:float=0., # Detection: weight of box distillation where the teacher is confident (kd, kd_ml; styles: student A)
-    feat_bg:float=1., # Detection, styles: weight of feature locations away from objects (1: uniform; e.g. 0.25)
+    feat_bg:float=1., # Detection, styles and feat: weight of feature locations away from objects (1: uniform; e.g. 0.25)
     teacher_weights:str=None, # With --offline: a trained teacher's weights (.pth state dict, .safetensors, fastai learn.save, timm/torchvision/Lightning checkpoint), or the --out folder of an offline run
     split_seed:int=None, # Polyps, DRIVE, folders: draw the test/validation images with this seed for every seed (default: each seed draws its own)
     channels_last:store_true=False, # Train in channels-last memory order: faster convolutions on the CPU (up to 1.5x, see the benchmarks)
@@ -787,7 +1034,7 @@ def kdml_train(
     seed = None
     try:
         for seed in seed_list:
-            head = f"== {req['method']} | {req['task']} on {req['data']} | teacher {req['teacher']} ({'offline' if req['offline'] else 'online'}) | students {','.join(req['students'])} | seed {seed}"
+            head = f"== {req['method']}{flows_said(req)} | {req['task']} on {req['data']} | teacher {req['teacher']} ({'offline' if req['offline'] else 'online'}) | students {','.join(req['students'])} | seed {seed}"
             if seed in done: print(f"{head}: finished, kept"); continue
             print(head)
             rows.append(run_seed(req, seed=seed, out=outp, checkpoint=True, resume=rec is not None, record=dict(args=args, command=command), **opts))
