@@ -1,4 +1,4 @@
-"""kdml_nb benchmarks: what distillation costs. Run: `python bench/run.py` (about 35 minutes on 2 CPU cores; section 7 takes 16 of them).
+"""kdml_nb benchmarks: what distillation costs. Run: `python bench/run.py` (about 37 minutes on 2 CPU cores; section 7 takes 16 of them).
 
 Never part of the test suite. Every comparison is measured side by side in one run, the variants alternated
 step by step (each step is a one-batch epoch, so fastai's per-fit work is outside the timed step) to cancel machine
@@ -27,6 +27,16 @@ drift; times are medians over `--steps` training steps after two warm-up rounds.
    member, adapter, optimizer state, random state and the history, through a temporary file) against the training
    steps of one epoch (median of `CK_STEPS` steps after a warm-up, times the batches of an epoch; validation not
    counted, so the ratio is an upper bound), for the default run of each task (`TASK_DEFAULTS`, learning styles).
+9. torchdistill (`--only torchdistill`; torchdistill 1.1.5 is a dev requirement): offline KD (a frozen ResNet-18-style
+   teacher in eval mode -> the small CNN, CE + T^2 KL at T=4, `torch.optim.SGD` lr 0.01 momentum 0.9, float32) with
+   kdml_nb (`cohort_learner(..., offline=True)` with `kd()`, `fit`) against torchdistill's own `DistillationBox`
+   (`get_distillation_box`, configured from a Python dict, no YAML file: `WeightedSumLoss` over its `KDLoss`, its SGD, a
+   `SequentialSampler` loader), driven by the training loop of its `examples/torchvision/image_classification.py`
+   without the logger and validation. The same initial weights and the same batches in the same order (PneumoniaMNIST's
+   training split, normalised, no augmentation, one `TensorDataset` read by each library's own loader); the two runs'
+   losses agree. Each child trains `TD_EPOCHS` epochs, each timed (wall and CPU), with `TD_THREADS` threads (one: the
+   machine is shared); resident memory is sampled after each loss and after each optimizer step, beside the process's
+   `getrusage` high-water mark. Each variant in a fresh process, alternated over `--rounds` rounds.
 `--only` runs some sections and keeps the others' figures already in the results file.
 Writes `bench/results.json`, which `nbs/07_benchmarks.ipynb` turns into a table and a bar chart.
 """
@@ -120,9 +130,13 @@ DET_BS, DET_SIZE = 16, 128  # the detection section's batch: BCCD smears at 128 
 HEAP_BS, HEAP_STEPS = 8, 40  # the heap section: DRIVE tiles (96 px), batch 8, RSS read after warm-up step 10 and at the last step
 CL_STEPS = 8  # the channels-last section: a BCCD cohort step takes 16 to 24 s on 2 cores
 CK_STEPS, CK_WRITES = 3, 3  # the checkpoint section: timed training steps (after one warm-up) and checkpoints written, per task
+TD_DATA = '/tmp/kdml_bench_torchdistill_data.pt'  # the batches and initial weights both children load
+TD_LR, TD_MOM, TD_T, TD_EPOCHS = 0.01, 0.9, 4., 3  # SGD with momentum in both; KD temperature; epochs each child trains (each timed)
+TD_THREADS = 1  # both children: with other work on the 2 shared cores, 2-thread epochs took 8 to 23 times as long as alone, up to twice as long from one round to the next
 SECTION_META = {'detect': dict(batch=DET_BS, size=DET_SIZE, data='bccd'), 'heap': dict(batch=HEAP_BS, data='drive', steps=HEAP_STEPS),
                 'channels': dict(data='bccd, drive, pneumoniamnist', steps=CL_STEPS),
-                'checkpoint': dict(data='pneumoniamnist, drive, bccd (each task\'s default run)', steps=CK_STEPS, batch='per task')}  # where a section's data differ from the top level's
+                'checkpoint': dict(data='pneumoniamnist, drive, bccd (each task\'s default run)', steps=CK_STEPS, batch='per task'),
+                'torchdistill': dict(data='pneumoniamnist (training split, no augmentation)', steps=f'{TD_EPOCHS} epochs a child', threads=TD_THREADS, torchdistill='1.1.5')}  # where a section's data differ from the top level's
 
 def detect_overhead(steps):
     "5. Detection cohorts: one cohort step against the sum of its members' plain steps."
@@ -281,20 +295,126 @@ def vs_fasterai(rounds:int):
     res['rss_growth_ratio'] = grow('kdml')/max(grow('fasterai'), 1e-9)
     return res
 
+def td_data(path:str=TD_DATA):
+    "9. What both children train on: PneumoniaMNIST's training split (normalised, no augmentation) and the two networks' initial weights."
+    from kdml_nb.data import medmnist_file, load_medmnist
+    x, y = load_medmnist(medmnist_file('pneumoniamnist'))['train']
+    x = torch.from_numpy(x).float().div_(255.)[:, None]
+    x = (x - x.mean())/x.std()
+    set_seed(0)
+    torch.save(dict(x=x.contiguous(), y=torch.from_numpy(y[:, 0]).long(), teacher=make_model('resnet18').state_dict(),
+                    student=make_model('cnn').state_dict()), path)
+
+def maxrss_mb()->float:
+    "The process's resident-memory high-water mark so far (MB), from `getrusage`."
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024
+
+class _Clock:
+    "What both children record: wall and CPU time at the end of each epoch, resident memory after each loss and each optimizer step, the losses."
+    def __init__(self): self.marks, self.peak, self.losses, self.steps = [(time.perf_counter(), time.process_time())], 0., [], []
+    def sample(self): self.peak = max(self.peak, rss_mb())
+    def epoch_end(self): self.marks.append((time.perf_counter(), time.process_time()))
+    def epochs(self, i:int)->list: return [b[i] - a[i] for a,b in zip(self.marks, self.marks[1:])]
+
+class _Probe(Callback):
+    "`_Clock` inside a fastai fit (after the loss, after the step, at the end of each epoch); validation skipped."
+    order = StepTimer.order - 1
+    def __init__(self, clock): self.clock = clock
+    def after_loss(self): self.clock.sample()
+    def after_step(self): self.clock.sample(); self.clock.losses.append(float(self.learn.loss_grad))
+    def before_validate(self): raise CancelValidException()
+    def after_epoch(self): self.clock.epoch_end()
+
+def torchdistill_child(which:str, out:str):
+    "9, in a fresh process: `TD_EPOCHS` epochs of offline KD (frozen resnet18 -> cnn) with kdml_nb's cohort or torchdistill's `DistillationBox`."
+    torch.set_num_threads(TD_THREADS)
+    d = torch.load(TD_DATA)
+    T, S = make_model('resnet18'), make_model('cnn')
+    T.load_state_dict(d['teacher']); S.load_state_dict(d['student'])
+    T0 = deepcopy(T.state_dict())
+    ds = torch.utils.data.TensorDataset(d['x'], d['y'])
+    set_seed(0)
+    if which == 'kdml':
+        from fastai.data.load import DataLoader as FDL
+        dls = DataLoaders(FDL(ds, bs=BS, shuffle=False, drop_last=False), FDL(torch.utils.data.Subset(ds, range(BS)), bs=BS))
+        learn = cohort_learner(dls, teacher=T, students={'student': S}, cbs=kd(T=TD_T, weight=1.), offline=True, teacher_weights=True,
+                               loss_func=CrossEntropyLossFlat(), opt_func=partial(OptimWrapper, opt=torch.optim.SGD, momentum=TD_MOM))
+        learn.create_opt()  # both optimizers exist before the clock starts
+        timer = StepTimer()
+        base, maxrss0, load = rss_mb(), maxrss_mb(), os.getloadavg()[0]
+        clock = _Clock()
+        with learn.no_bar(), learn.no_logging(): learn.fit(TD_EPOCHS, TD_LR, cbs=[timer, _Probe(clock)])
+        clock.steps = timer.times
+    else:
+        from torchdistill.core.distillation import get_distillation_box
+        T.eval()  # torchdistill leaves the teacher's mode to the user (its example script never sets it); kdml_nb's offline teacher is in eval mode
+        kd_term = dict(criterion=dict(key='KDLoss', kwargs=dict(student_module_path='.', student_module_io='output', teacher_module_path='.',
+                                                                 teacher_module_io='output', temperature=TD_T, alpha=1., beta=1.)), weight=1.)
+        config = dict(num_epochs=TD_EPOCHS,
+            train_data_loader=dict(dataset_id='train', sampler=dict(class_or_func=torch.utils.data.SequentialSampler, kwargs=dict()),
+                                   kwargs=dict(batch_size=BS, num_workers=0, drop_last=False)),
+            teacher=dict(forward_proc='forward_batch_only', requires_grad=False), student=dict(forward_proc='forward_batch_only'),
+            optimizer=dict(key='SGD', kwargs=dict(lr=TD_LR, momentum=TD_MOM)),
+            criterion=dict(key='WeightedSumLoss', kwargs=dict(sub_terms=dict(kd=kd_term))))  # CE + 1 * T^2 KL, as kdml_nb's kd()
+        box = get_distillation_box(T, S, dict(train=ds), config, torch.device('cpu'), None, False, 1)
+        base, maxrss0, load = rss_mb(), maxrss_mb(), os.getloadavg()[0]
+        clock = _Clock()
+        for epoch in range(box.num_epochs):  # the loops of torchdistill's examples/torchvision/image_classification.py, without logger and validation
+            box.pre_epoch_process(epoch=epoch)
+            for xb, yb, supp in box.train_data_loader:
+                t1 = time.perf_counter()
+                loss = box.forward_process(xb, yb, supp)
+                clock.sample()
+                box.post_forward_process(loss=loss)
+                clock.sample(); clock.losses.append(loss.item())
+                clock.steps.append(time.perf_counter() - t1)
+            box.post_epoch_process()
+            clock.epoch_end()
+        box.clean_modules()
+    grads = sum(int(p.grad is not None and bool(p.grad.abs().sum() > 0)) for p in T.parameters())
+    Path(out).write_text(json.dumps(dict(epochs_s=clock.epochs(0), cpu_epochs_s=clock.epochs(1), step_s=float(np.median(clock.steps)),
+        steps=len(clock.steps), load_1min=load, peak_rss_mb=clock.peak, rss_before_mb=base, maxrss_mb=maxrss_mb(), maxrss_before_mb=maxrss0,
+        threads=torch.get_num_threads(), first_loss=clock.losses[0], last_loss=clock.losses[-1],
+        student_sum=float(sum(p.double().sum() for p in S.parameters())), teacher_params_with_grad=grads,
+        teacher_unchanged=all(torch.equal(v, T0[k]) for k,v in T.state_dict().items()))))
+
+def vs_torchdistill(rounds:int):
+    "9. kdml_nb offline KD against torchdistill's `DistillationBox` (same teacher, student, batches, SGD), alternating fresh processes."
+    td_data()
+    try: runs = alternate_children('torchdistill', ['kdml', 'torchdistill'], rounds)
+    finally: Path(TD_DATA).unlink()
+    res = {}
+    for w,v in runs.items():  # an epoch's time: the median over the rounds' epochs after the first; the first (each library's setup, warm-up) apart
+        med = lambda k: float(np.median([x[k] for x in v]))
+        res[w] = dict(epoch_s=float(np.median([e for x in v for e in x['epochs_s'][1:]])), first_epoch_s=float(np.median([x['epochs_s'][0] for x in v])),
+                      cpu_epoch_s=float(np.median([e for x in v for e in x['cpu_epochs_s'][1:]])), step_s=med('step_s'),
+                      peak_rss_mb=med('peak_rss_mb'), rss_before_mb=med('rss_before_mb'), maxrss_mb=med('maxrss_mb'),
+                      maxrss_before_mb=med('maxrss_before_mb'), load_1min=[x['load_1min'] for x in v],
+                      **{k: v[-1][k] for k in ('steps', 'threads', 'first_loss', 'last_loss', 'student_sum', 'teacher_params_with_grad', 'teacher_unchanged')})
+        res[w]['rss_growth_mb'] = res[w]['peak_rss_mb'] - res[w]['rss_before_mb']
+    ratio = lambda k: res['kdml'][k]/res['torchdistill'][k]
+    res |= dict(time_ratio=ratio('epoch_s'), first_epoch_ratio=ratio('first_epoch_s'), cpu_ratio=ratio('cpu_epoch_s'), step_ratio=ratio('step_s'),
+                peak_rss_ratio=ratio('peak_rss_mb'), maxrss_ratio=ratio('maxrss_mb'), rss_growth_ratio=ratio('rss_growth_mb'), epochs=TD_EPOCHS,
+                rounds={w: [{k: x[k] for k in ('epochs_s', 'cpu_epochs_s', 'step_s', 'load_1min', 'peak_rss_mb', 'maxrss_mb')} for x in v]
+                        for w,v in runs.items()})
+    return res
+
 if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--steps', type=int, default=40)
     p.add_argument('--rounds', type=int, default=3)
     p.add_argument('--out', default=str(Path(__file__).parent/'results.json'))
-    p.add_argument('--only', default='overhead,fasterai,features,inference,detect,heap,channels,checkpoint')
-    p.add_argument('--kd-child'); p.add_argument('--heap-child'); p.add_argument('--child-out')
+    p.add_argument('--only', default='overhead,fasterai,features,inference,detect,heap,channels,checkpoint,torchdistill')
+    p.add_argument('--kd-child'); p.add_argument('--heap-child'); p.add_argument('--torchdistill-child'); p.add_argument('--child-out')
     a = p.parse_args()
     if a.kd_child: kd_child(a.kd_child, a.child_out); sys.exit(0)
     if a.heap_child: heap_child(a.heap_child, a.child_out); sys.exit(0)
+    if a.torchdistill_child: torchdistill_child(a.torchdistill_child, a.child_out); sys.exit(0)
     meta = dict(date=str(date.today()), command='python bench/run.py ' + ' '.join(sys.argv[1:]), torch=torch.__version__,
                 threads=torch.get_num_threads(), cpus=os.cpu_count(), batch=BS, steps=a.steps)
     only = a.only.split(',')
-    sections = ['overhead', 'fasterai', 'features', 'inference', 'detect', 'heap', 'channels', 'checkpoint']
+    sections = ['overhead', 'fasterai', 'features', 'inference', 'detect', 'heap', 'channels', 'checkpoint', 'torchdistill']
     unknown = set(only) - set(sections)
     if unknown: p.error(f"unknown sections {sorted(unknown)}: use {', '.join(sections)}")
     # a partial run keeps the other sections of the results file; each section records the run that measured it
@@ -311,6 +431,12 @@ if __name__ == '__main__':
     if 'heap' in only: res['heap'] = heap(a.rounds); print('heap', json.dumps(res['heap'], indent=1))
     if 'channels' in only: res['channels'] = channels_last(); print('channels last', json.dumps(res['channels'], indent=1))
     if 'checkpoint' in only: res['checkpoint'] = checkpoint_cost(); print('checkpoint cost', json.dumps(res['checkpoint'], indent=1))
+    if 'torchdistill' in only:
+        res['torchdistill'] = vs_torchdistill(a.rounds); print('vs torchdistill', json.dumps(res['torchdistill'], indent=1))
+        td = res['torchdistill']
+        print(f"kdml_nb / torchdistill, offline KD: time per epoch {td['time_ratio']:.3f} (first epoch {td['first_epoch_ratio']:.3f}, CPU time "
+              f"{td['cpu_ratio']:.3f}, median step {td['step_ratio']:.3f}); peak RSS during training {td['peak_rss_ratio']:.3f}, process RSS "
+              f"high-water mark {td['maxrss_ratio']:.3f}, RSS growth during training {td['rss_growth_ratio']:.3f} (goal <= 1.0 for time and peak memory)")
     if len(only) == len(sections) or 'wall_s' not in res: res['wall_s'] = time.time() - t0
     meta['wall_s'] = time.time() - t0
     Path(a.out).write_text(json.dumps(res, indent=1))
