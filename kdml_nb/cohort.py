@@ -234,10 +234,11 @@ class CohortCallback(Callback):
     order = MixedPrecision.order + 1  # after MixedPrecision has cast the predictions back to float32
     run_valid = False  # distillation terms never leak into the validation loss
     def check(self, cohort:Cohort): pass
+    def prepare(self, dls): pass  # sees the data before its state is built (CRD sizes its banks from the training set)
     def layers(self, cohort:Cohort, xb:tuple)->list: return []
     def setup(self, cohort:Cohort, preds:dict, feats:dict): pass
     def remove_hooks(self): pass
-    def flows(self)->list: return []
+    def flows(self)->list: return []  # the callback's `Flow`s (kdml_nb.flows)
     @property
     def cohort(self)->Cohort: return getattr(self.learn.model, 'module', self.learn.model)
     def add_term(self, key:str, term:Tensor, weight:float):
@@ -353,10 +354,13 @@ class CohortLearner(Learner):
         return Learner(self.dls, deepcopy(m) if copy else m, loss_func=self.loss_func.loss_func,
                        metrics=ifnone(metrics, self.base_metrics))
 
+    def knowledge_flows(self)->list:
+        "The `Flow`s of the attached callbacks: the objects that are trained, recorded (by their `key`) and shown."
+        return [f for cb in self.cbs if isinstance(cb, CohortCallback) for f in cb.flows()]
+
     def flows(self)->pd.DataFrame:
-        "Who learns what from whom: one row per knowledge flow of the attached callbacks."
-        rows = [r for cb in self.cbs if isinstance(cb, CohortCallback) for r in cb.flows()]
-        return pd.DataFrame(rows, columns=['source', 'target', 'kind', 'weight', 'detail'])
+        "Who learns what from whom: one row per knowledge flow of the attached callbacks (`knowledge_flows`)."
+        return pd.DataFrame([f.row() for f in self.knowledge_flows()], columns=['source', 'target', 'kind', 'weight', 'detail'])
 
     def cohort_history(self)->pd.DataFrame:
         "Per-batch losses of every member and every distillation term (see `CohortRecorder`)."
@@ -466,7 +470,7 @@ def dry_run(cohort:Cohort, xb:tuple, refs:list):
 def setup_cohort(cohort:Cohort, dls, cbs:list):
     "Check every `CohortCallback` in `cbs` against `cohort` and let it create its adapters from a dry run."
     ccbs = [cb for cb in cbs if isinstance(cb, CohortCallback)]
-    for cb in ccbs: cb.check(cohort)
+    for cb in ccbs: cb.check(cohort); cb.prepare(dls)
     xb = sample_batch(dls, cohort)
     refs = list(dict.fromkeys(r for cb in ccbs for r in cb.layers(cohort, xb)))
     for r in refs: cohort.layer(r)  # fails with the nearest names before anything runs

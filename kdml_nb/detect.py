@@ -16,7 +16,8 @@ from fastai.vision.all import (ConvLayer, Metric, Learner, TensorBBox, TensorMul
                                dispatch, get_grid)
 from .models import BasicBlock
 from .cohort import CohortCallback
-from .distill import _teacher_students
+from .flows import Flow
+from .distill import FlowCallback, teacher_and_students
 
 # %% auto #0
 __all__ = ['DET_ARCHS', 'ResNetBody', 'MobileNetV2Body', 'OneLevelNeck', 'DenseDetector', 'make_detector', 'to_pixels',
@@ -275,7 +276,7 @@ class DetMAP(Metric):
     def name(self): return 'map50' if self.iou == '50' else 'map'
 
 # %% ../nbs/10_detect.ipynb #03b060e2
-class BoxDistill(CohortCallback):
+class BoxDistill(FlowCallback):
     "Students learn the teacher's boxes where it is confident (`'imitate'`), or are bounded by its box quality on the objects (`'bounded'`)."
     def __init__(self,
         students:list|None=None, # Students that learn (default: all)
@@ -287,7 +288,10 @@ class BoxDistill(CohortCallback):
         if mode not in ('imitate', 'bounded'): raise ValueError(f"BoxDistill mode must be 'imitate' or 'bounded', not {mode!r}.")
         store_attr()
 
-    def check(self, cohort): _teacher_students(self, cohort)
+    def check(self, cohort):
+        self._teacher, self._students = teacher_and_students(self, cohort)
+        what = f'boxes, imitate where teacher score > {self.thr}' if self.mode == 'imitate' else f'boxes, bounded (margin {self.margin})'
+        self._flows = [Flow(self._teacher, s, 'boxes', what, self.weight, tag='box') for s in self._students]
 
     def setup(self, cohort, preds, feats):
         t = preds[self._teacher]
@@ -331,11 +335,9 @@ class BoxDistill(CohortCallback):
         return res
 
     def after_loss(self):
-        for s, term in self.box_terms(self.pred, self.yb).items(): self.add_term(f'box:{self._teacher}->{s}', term, self.weight)
+        terms = self.box_terms(self.pred, self.yb)
+        for f in self._flows: self.add_flow(f, terms[f.target])
 
-    def flows(self):
-        detail = f'boxes, imitate where teacher score > {self.thr}' if self.mode == 'imitate' else f'boxes, bounded (margin {self.margin})'
-        return [dict(source=self._teacher, target=s, kind='boxes', weight=self.weight, detail=detail) for s in self._students]
 
 # %% ../nbs/10_detect.ipynb #4d59cfe8
 def near_objects(

@@ -9,13 +9,17 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from fastai.vision.all import *
 from fastai.callback.hook import Hook
 from .cohort import *
+from .flows import *
 
 # %% auto #0
-__all__ = ['TeacherDistill', 'LayerPair', 'feature_layer', 'make_adapter', 'FeatureAlign', 'PeerDistill', 'independent', 'kd',
-           'dml', 'kd_ml', 'learning_styles', 'kd_loss', 'attention_map', 'at_loss']
+__all__ = ['void_index', 'flow_inputs', 'teacher_and_students', 'FlowCallback', 'TeacherDistill', 'LayerPair', 'feature_layer',
+           'make_adapter', 'adapter_key', 'adapted', 'FeatureAlign', 'PeerDistill', 'embedding_layer', 'embedding',
+           'memory_key', 'RelationDistill', 'independent', 'kd', 'dml', 'kd_ml', 'feature_kd', 'relation_kd',
+           'learning_styles', 'kd_loss', 'attention_map', 'at_loss']
 
 # %% ../nbs/03_distill.ipynb #4667fc70
 from .losses import kd_loss, attention_map, at_loss  # the losses live in one module (see the Losses page)
+from .losses import CRDMemory, batch_indices
 _all_ = ['kd_loss', 'attention_map', 'at_loss']  # still importable from here, as before
 
 # %% ../nbs/03_distill.ipynb #d76a819c
@@ -40,46 +44,117 @@ def _select(out, output):
     if output is None: return out
     return output(out) if callable(output) else out[output]
 
-def _teacher_students(cb, cohort):
-    "Check and store (as `cb._teacher`, `cb._students`) the cohort's teacher and the students `cb` teaches."
+def void_index(loss_func)->int|None:
+    "The label that `loss_func` leaves out (its `ignore_index`, through fastai's flattened losses), or None."
+    base = getattr(loss_func, 'loss_func', loss_func)
+    for o in (base, getattr(base, 'func', None)):
+        ii = getattr(o, 'ignore_index', None)
+        if ii is not None: return int(ii)
+    return None
+
+def flow_inputs(
+    learn, # The cohort learner, in a batch
+    out:Tensor|None=None, # The outputs a prediction flow compares (None: a map or embedding flow)
+    act:str='softmax', # How those outputs are activated
+)->dict:
+    "What a flow's loss may take from the batch: `act`; the class `target` of every row; the `mask` of the pixels the supervised loss keeps (not void); the segmentation `labels` and their `void` label."
+    y = learn.yb[0] if len(learn.yb) else None
+    res = dict(act=act)
+    ii = void_index(learn.loss_func)
+    if ii is not None: res['void'] = ii
+    if not isinstance(y, Tensor) or y.is_floating_point(): return res  # multi-hot labels or boxes: no class per row
+    if y.ndim >= 3: res['labels'] = y
+    if out is not None and tuple(y.shape) == (out.shape[0], *out.shape[2:]):
+        res['target'] = y
+        if out.ndim > 2 and ii is not None: res['mask'] = y != ii
+    return res
+
+def teacher_and_students(
+    cb, # The callback (its `students`: the names it teaches, or None for all)
+    cohort, # The cohort
+)->tuple:
+    "`(teacher, students)` that `cb` connects, checked against `cohort`: a one-line error when there is no teacher or a name is wrong."
     name = type(cb).__name__
     if cohort.teacher is None: raise ValueError(f"{name} needs a teacher: pass teacher= to cohort_learner.")
-    cb._students = list(cb.students) if cb.students else cohort.students
-    for s in cb._students:
+    students = list(cb.students) if cb.students else cohort.students
+    for s in students:
         cohort.check_member(s, f'{name} student')
         if s == cohort.teacher: raise ValueError(f"{name}: the teacher cannot be its own student.")
-    cb._teacher = cohort.teacher
+    return cohort.teacher, students
 
-class TeacherDistill(CohortCallback):
-    "Students learn from the teacher's predictions: `weight * kd_loss(student, teacher, T)` each."
+def _with_T(loss:str, T, params:dict|None)->dict:
+    "The parameters of `loss`: `T` where the loss has a temperature, then `params`."
+    check_loss(loss, 'predictions', params)
+    return ({'T': float(T)} if T is not None and 'T' in loss_params(loss) else {}) | dict(params or {})
+
+class FlowCallback(CohortCallback):
+    "A `CohortCallback` that trains `Flow`s: it builds them when it checks the cohort, and adds each one's weighted term."
+    _flows = ()
+    def flows(self)->list:
+        "The `Flow`s this callback trains: the objects `learn.flows()` lists, the record names and the explorer reads."
+        return list(self._flows)
+    def add_flow(self,
+        f:Flow, # One of `flows()`
+        term:Tensor, # Its unweighted term on this batch
+    ):
+        "Add `f`'s term, weighted as `f` says at this epoch, to the loss; record it under `f.key`."
+        self.add_term(f.key, term, f.scale(self.epoch))
+
+    _hooks = {}  # `{ref: Hook}` of the layers whose outputs the flows compare, registered in `before_fit`
+    def _release(self):
+        for h in self._hooks.values(): h.stored = None
+    def after_batch(self): self._release()  # every batch lets go of the outputs it kept
+    def remove_hooks(self):
+        for h in self._hooks.values(): h.remove()
+        self._hooks = {}
+    def after_fit(self): self.remove_hooks()  # hooks never outlive `fit`, nor a cancelled one
+    def after_cancel_fit(self): self.remove_hooks()
+
+# %% ../nbs/03_distill.ipynb #09c3cf68
+class TeacherDistill(FlowCallback):
+    "Students learn from the teacher's predictions through a logit loss: `weight * loss(student, teacher)` each (Hinton's KD by default)."
     def __init__(self,
         students:list|None=None, # Students that learn (default: all)
-        T:float=4., # Temperature
-        weight:float=1., # Weight of each student's KD term
+        T:float=4., # Temperature, for the losses that have one
+        weight:float=1., # Weight of each student's term
         act:str|None=None, # None: as the supervised loss activates outputs (softmax, or sigmoid per label); 'softmax' or 'sigmoid' with `output`
         output=None, # Key or function selecting the logits from structured outputs
-    ): store_attr()
+        loss:str='kd', # A prediction loss of `LOSSES`: 'kd', 'dkd', 'dist', or 'cwd' (dense outputs)
+        params:dict|None=None, # The loss's other parameters, e.g. `dict(beta=8)` (dkd) or `dict(logit_std=True)` (kd, dkd)
+        warmup:float=0., # Epochs over which the weight ramps up linearly (DKD's code: 20); 0: none
+    ):
+        store_attr()
+        self._params = _with_T(loss, T, params)  # an unknown loss or parameter fails here, in one line
 
-    def check(self, cohort): _teacher_students(self, cohort)
-    def before_fit(self): _flow_view(self)  # an `act` the supervised loss contradicts fails before training
+    def check(self, cohort):
+        self._teacher, self._students = teacher_and_students(self, cohort)
+        self._flows = [Flow(self._teacher, s, 'predictions', self.loss, self.weight, dict(self._params), tag='kd', warmup=self.warmup)
+                       for s in self._students]
+
+    def before_fit(self):  # an `act` the supervised loss contradicts, or a loss the task's outputs do not fit, fails before training
+        act, _ = _flow_view(self)
+        for f in self._flows: f.check_act(act)
 
     def setup(self, cohort, preds, feats):
         t = _select(preds[self._teacher], self.output)
-        for s in self._students:
-            o = _select(preds[s], self.output)
+        for f in self._flows:
+            o = _select(preds[f.target], self.output)
             if o.shape[1:] != t.shape[1:]:
-                raise ValueError(f"TeacherDistill: student {s!r} outputs {tuple(o.shape[1:])} per item but the teacher "
+                raise ValueError(f"TeacherDistill: student {f.target!r} outputs {tuple(o.shape[1:])} per item but the teacher "
                                  f"outputs {tuple(t.shape[1:])}: distillation needs the same classes (n_out) and output size.")
+            if f.spec.dense and t.ndim != 4:
+                raise ValueError(f"TeacherDistill: {self.loss} compares dense outputs (B,C,H,W), and these are {tuple(t.shape)}: use kd, dkd or dist.")
 
     def after_loss(self):
         act, output = _flow_view(self)
         t = _select(self.pred[self._teacher], output)
-        for s in self._students:
-            self.add_term(f'kd:{self._teacher}->{s}', kd_loss(_select(self.pred[s], output), t, self.T, act), self.weight)
+        for f in self._flows:
+            o = _select(self.pred[f.target], output)
+            self.add_flow(f, f(o, t, **flow_inputs(self.learn, o, act)))
 
     def flows(self):
-        return [dict(source=self._teacher, target=s, kind='predictions', weight=self.weight, detail=f'KD, T={self.T}{_act_note(self)}')
-                for s in self._students]
+        for f in self._flows: f.note = _act_note(self)
+        return list(self._flows)
 
 # %% ../nbs/03_distill.ipynb #9b962eb6
 class LayerPair(NamedTuple):
@@ -116,35 +191,57 @@ def _resize(x:Tensor, size)->Tensor:
     if x.shape[2:] == size: return x
     return F.interpolate(x, size=size, mode='bilinear' if x.ndim == 4 else 'linear', align_corners=False)
 
+def adapter_key(f:Flow)->str:
+    "The key of a map flow's adapter in `cohort.adapters` (whether or not it has one)."
+    return f"{f.ref('source')}->{f.ref('target')}".replace('.', '_')
+
+def adapted(
+    cohort, # The cohort that holds the adapters
+    f:Flow, # A map flow
+    dst:Tensor, # The learner's map: the output of layer `f.target_layer`
+)->Tensor:
+    "The learner's map as flow `f`'s loss compares it: through its adapter where it has one, at the source map's size."
+    ad = cohort.adapters[adapter_key(f)] if adapter_key(f) in cohort.adapters else None
+    return dst if ad is None else ad(dst)
+
+_ADAPTED = ('mse', 'cwd')  # the map losses that compare channel by channel, through an adapter
+
 # %% ../nbs/03_distill.ipynb #fd2aa1b1
 def _member(ref:str)->str: return ref.partition('.')[0]
 
-class FeatureAlign(CohortCallback):
-    "Feature-map alignment: each pair's `target` layer learns to match its `source` layer, through an adapter."
+class FeatureAlign(FlowCallback):
+    "Feature-map flows: each pair's `target` layer learns to match its `source` layer through a map loss (through an adapter where channels are compared)."
     def __init__(self,
         pairs:list, # `LayerPair`s or (source, target[, weight]) tuples of 'member.path' names
-        loss:str='mse', # 'mse' on adapted maps, or 'at' (attention transfer)
+        loss:str='mse', # A map loss of `LOSSES`: 'mse' (FitNets, through an adapter), 'at' (attention transfer), 'cwd' (channel-wise, through an adapter)
         weight:float=1., # Weight of every pair (times the pair's own weight)
         adapter_bn:bool=True, # Adapters end with batch norm (per-process statistics under DDP)
         where=None, # `where(learn, src_map)` -> (B,1,H,W) weights of the map's locations for 'mse' (e.g. `near_objects()`); None: uniform
+        params:dict|None=None, # The loss's parameters (e.g. `dict(T=4)` for cwd, `dict(beta=1000)` for at)
+        tag:str='feat', # Prefix of the recorded terms
     ):
+        check_loss(loss, 'feature maps', params)
         self.pairs = [p if isinstance(p, LayerPair) else LayerPair(*p) for p in pairs]
-        self.loss, self.weight, self.adapter_bn, self.where, self._hooks = loss, weight, adapter_bn, where, {}
+        self.loss, self.weight, self.adapter_bn, self.where, self.params, self.tag, self._hooks = loss, weight, adapter_bn, where, params, tag, {}
 
     def check(self, cohort):
-        if self.loss not in ('mse', 'at'): raise ValueError(f"FeatureAlign loss must be 'mse' or 'at', not {self.loss!r}.")
         if self.where is not None and self.loss != 'mse':
-            raise ValueError("FeatureAlign: `where` weights locations of the 'mse' loss; attention transfer compares whole maps.")
+            raise ValueError(f"FeatureAlign: `where` weights locations of the 'mse' loss; {self.loss} compares whole maps.")
         for p in self.pairs:
             for ref in (p.source, p.target): cohort.check_member(_member(ref), 'FeatureAlign layer owner')
             if _member(p.source) == _member(p.target): raise ValueError(f"FeatureAlign pair {p}: source and target are the same member.")
             if _member(p.target) not in cohort.trained: raise ValueError(f"FeatureAlign pair {p}: the offline teacher cannot learn.")
+        note = f", {getattr(self.where, '__name__', 'weighted')}" if self.where is not None else ''
+        self._flows = [Flow(_member(p.source), _member(p.target), 'feature maps', self.loss, self.weight*p.weight, dict(self.params or {}),
+                            source_layer=p.source.partition('.')[2], target_layer=p.target.partition('.')[2], tag=self.tag, note=note)
+                       for p in self.pairs]
 
     def layers(self, cohort, xb):
         refs = []
-        for i,p in enumerate(self.pairs):
+        for i,(p,f) in enumerate(zip(self.pairs, self._flows)):
             src, dst = (self._auto(cohort, r, xb) for r in (p.source, p.target))
             self.pairs[i] = p._replace(source=src, target=dst)
+            f.source_layer, f.target_layer = src.partition('.')[2], dst.partition('.')[2]
             refs += [src, dst]
         return refs
 
@@ -155,20 +252,18 @@ class FeatureAlign(CohortCallback):
         if xb is None: raise ValueError(f"{ref!r}: 'auto' layers need a sample batch.")
         return f"{m}.{auto_layer(cohort.members[m], xb)}"
 
-    @staticmethod
-    def _key(p:LayerPair)->str: return f"{p.source}->{p.target}".replace('.', '_')
-
     def setup(self, cohort, preds, feats):
-        for p in self.pairs:
-            s, t = feats[p.source], feats[p.target]
+        for f in self._flows:
+            s, t = feats[f.ref('source')], feats[f.ref('target')]
             if not (isinstance(s, Tensor) and isinstance(t, Tensor)):
-                raise ValueError(f"FeatureAlign pair {p}: both layers must output a single tensor.")
+                raise ValueError(f"FeatureAlign pair {f.ref('source')} -> {f.ref('target')}: both layers must output a single tensor.")
             if s.ndim != t.ndim: make_adapter(s.shape, t.shape)  # raises the rank error
-            if self.loss == 'at':
-                if s.ndim != 4: raise ValueError(f"FeatureAlign pair {p}: attention transfer needs (B,C,H,W) maps, got {tuple(s.shape)}.")
+            if self.loss not in _ADAPTED:
+                if s.ndim != 4: raise ValueError(f"FeatureAlign {f.key}: {self.loss} needs (B,C,H,W) maps, got {tuple(s.shape)}.")
                 continue
+            if self.loss == 'cwd' and s.ndim != 4: raise ValueError(f"FeatureAlign {f.key}: cwd needs (B,C,H,W) maps, got {tuple(s.shape)}.")
             ad = make_adapter(s.shape, t.shape, bn=self.adapter_bn)
-            if ad is not None and self._key(p) not in cohort.adapters: cohort.adapters[self._key(p)] = ad.to(t.device)
+            if ad is not None and adapter_key(f) not in cohort.adapters: cohort.adapters[adapter_key(f)] = ad.to(t.device)
         self._ready = True
 
     def before_fit(self):
@@ -176,81 +271,55 @@ class FeatureAlign(CohortCallback):
             raise RuntimeError(f"{type(self).__name__} was not set up: pass it to cohort_learner(cbs=[...]) so that its "
                                "layers are checked and its adapters exist before the optimizer.")
         self.remove_hooks()
-        refs = dict.fromkeys(r for p in self.pairs for r in (p.source, p.target))
+        refs = dict.fromkeys(r for f in self._flows for r in (f.ref('source'), f.ref('target')))
         # keep a map only in training (validation needs none), with its graph: the learner's side needs gradients
         self._hooks = {r: Hook(self.cohort.layer(r), self._keep, detach=False) for r in refs}
 
     def _keep(self, m, i, o): return o if self.learn.training else None
 
-    def adapter_name(self, p:LayerPair)->str|None:
-        "The key of pair `p`'s adapter in `cohort.adapters`, or None when the learner's map is compared as it is."
-        if self.loss == 'at': return None  # attention maps need no adapter
-        k = self._key(p)
-        return k if k in self.cohort.adapters else None
-
-    def adapted(self,
-        p:LayerPair, # One of `pairs`
-        dst:Tensor, # The learner's map: the output of layer `p.target`
-    )->Tensor:
-        "The learner's map after pair `p`'s adapter, as `pair_loss` compares it (`dst` itself when the pair has no adapter)."
-        k = self.adapter_name(p)
-        return dst if k is None else self.cohort.adapters[k](dst)
-
-    def pair_loss(self,
-        p:LayerPair, # One of `pairs`
-        src:Tensor, # The source's map (detached here)
+    def map_term(self,
+        f:Flow, # One of `flows()`
+        src:Tensor, # The source's map (detached by the loss)
         dst:Tensor, # The learner's map
-        w:Tensor|None=None, # (B,1,H,W) location weights (from `where`); None: the plain mean
+        weights:Tensor|None=None, # (B,1,H,W) location weights (from `where`), for 'mse'
+        labels:Tensor|None=None, # The batch's segmentation mask, for the losses that need one (EMKD)
+        void:int|None=None, # The label of `labels` that no region includes
     )->Tensor:
-        "The loss of one pair, on the learner's map `dst` against the detached source map `src`: a weighted mean where `w` is given."
-        if self.loss == 'at': return at_loss(dst, src)
-        with torch.autocast(device_type=dst.device.type, enabled=False):  # in float32, whatever precision the map comes in
-            a = self.adapted(p, dst.float())
-            a, s = _resize(a, src.shape[2:]), src.detach().float()
-            if w is None: return F.mse_loss(a, s)
-            if w.shape[0] != s.shape[0] or w.shape[2:] != s.shape[2:]:
-                raise ValueError(f"FeatureAlign pair {p}: `where` gave weights {tuple(w.shape)} for a map {tuple(s.shape)}; expected (B,1,H,W).")
-            w = w.detach().float()
-            return ((a - s).pow(2).mean(1, keepdim=True)*w).sum()/w.sum().clamp_min(1e-12)
+        "Flow `f`'s unweighted term in float32: the learner's map through its adapter (resized to the source's) where the loss compares channels."
+        with torch.autocast(device_type=dst.device.type, enabled=False):  # in float32, whatever precision the maps come in
+            if self.loss in _ADAPTED: dst = _resize(adapted(self.cohort, f, dst.float()), src.shape[2:])
+            return f(dst, src.float(), weights=weights, labels=labels, void=void)
 
     def after_loss(self):
-        for p in self.pairs:
-            src, dst = self._hooks[p.source].stored, self._hooks[p.target].stored
+        ins = flow_inputs(self.learn)
+        for f in self._flows:
+            src, dst = self._hooks[f.ref('source')].stored, self._hooks[f.ref('target')].stored
             w = self.where(self.learn, src) if self.where is not None else None
-            self.add_term(f'feat:{p.source}->{p.target}', self.pair_loss(p, src, dst, w), self.weight*p.weight)
+            self.add_flow(f, self.map_term(f, src, dst, w, ins.get('labels'), ins.get('void')))
         self._release()
 
-    def _release(self):
-        for h in self._hooks.values(): h.stored = None
-    def after_batch(self): self._release()
-    def remove_hooks(self):
-        for h in self._hooks.values(): h.remove()
-        self._hooks = {}
-    def after_fit(self): self.remove_hooks()
-    def after_cancel_fit(self): self.remove_hooks()
-
-    def flows(self):
-        return [dict(source=_member(p.source), target=_member(p.target), kind='feature maps', weight=self.weight*p.weight,
-                     detail=f"{p.source.partition('.')[2]} -> {p.target.partition('.')[2]}, {self.loss}"
-                            + (f", {getattr(self.where, '__name__', 'weighted')}" if self.where is not None else '')) for p in self.pairs]
-
 # %% ../nbs/03_distill.ipynb #cd0defd2
-class PeerDistill(FeatureAlign):
-    "Mutual learning among peers on predictions (KL both ways, peer detached), optionally on feature maps."
+class PeerDistill(FlowCallback):
+    "Mutual learning among peers: each learns every other's predictions (the peer detached), through a logit loss; optionally their feature maps too."
     def __init__(self,
         students:list|None=None, # The peers (default: all students)
         T:float=1., # Temperature of the prediction exchange
         weight:float=1., # Weight of each peer's prediction term (averaged over its peers)
         features:dict|None=None, # `{peer: layer path}` to exchange feature maps too ('auto' allowed)
         feature_weight:float=1., # Weight of each feature-map direction
-        loss:str='mse', # Feature loss: 'mse' or 'at'
+        feat_loss:str='mse', # Map loss of the feature exchange: 'mse', 'at' or 'cwd'
         act:str|None=None, # None: as the supervised loss activates outputs; 'softmax' or 'sigmoid' with `output`
         output=None, # Key or function selecting the logits from structured outputs
         adapter_bn:bool=True, # Feature adapters end with batch norm
         where=None, # Location weights of the feature exchange (see `FeatureAlign`)
+        loss:str='kd', # Prediction loss of the exchange: 'kd' (deep mutual learning), 'dkd', 'dist', or 'cwd' (dense outputs)
+        params:dict|None=None, # The prediction loss's other parameters
+        feat_params:dict|None=None, # The map loss's parameters
+        warmup:float=0., # Epochs over which the prediction weight ramps up; 0: none
     ):
-        super().__init__([], loss=loss, weight=feature_weight, adapter_bn=adapter_bn, where=where)
-        self.students, self.T, self.kd_weight, self.features, self.act, self.output = students, T, weight, features, act, output
+        store_attr()
+        self._params, self.maps = _with_T(loss, T, params), None
+        check_loss(feat_loss, 'feature maps', feat_params)
 
     def check(self, cohort):
         self._peers = list(self.students) if self.students else cohort.students
@@ -258,50 +327,170 @@ class PeerDistill(FeatureAlign):
         for p in self._peers:
             cohort.check_member(p, 'PeerDistill peer')
             if p not in cohort.trained: raise ValueError(f"PeerDistill: {p!r} is an offline teacher and cannot be a peer.")
+        w = self.weight/(len(self._peers) - 1)
+        self._pred_flows = [Flow(i, j, 'predictions', self.loss, w, dict(self._params), tag='ml', warmup=self.warmup)
+                            for i in self._peers for j in self._peers if i != j]
         if self.features:
             missing = [p for p in self._peers if p not in self.features]
             if missing: raise ValueError(f"PeerDistill features name no layer for {missing}: give one per peer.")
-            self.pairs = [LayerPair(f'{i}.{self.features[i]}', f'{j}.{self.features[j]}')
-                          for i in self._peers for j in self._peers if i != j]
-        super().check(cohort)
+            self.maps = FeatureAlign([LayerPair(f'{i}.{self.features[i]}', f'{j}.{self.features[j]}') for i in self._peers for j in self._peers if i != j],
+                                     loss=self.feat_loss, weight=self.feature_weight, adapter_bn=self.adapter_bn, where=self.where, params=self.feat_params)
+            self.maps.check(cohort)
+            if 'learn' in vars(self): self.maps.learn = self.learn
+
+    def __setattr__(self, k, v):  # the feature exchange reads the learner that this callback is attached to
+        super().__setattr__(k, v)
+        if k == 'learn' and getattr(self, 'maps', None) is not None: self.maps.learn = v
+
+    def layers(self, cohort, xb): return self.maps.layers(cohort, xb) if self.maps else []
 
     def setup(self, cohort, preds, feats):
         shapes = {p: tuple(_select(preds[p], self.output).shape[1:]) for p in self._peers}
         if len(set(shapes.values())) > 1: raise ValueError(f"PeerDistill: peers' outputs differ per item: {shapes}; they need the same classes.")
-        super().setup(cohort, preds, feats)
+        if self._pred_flows[0].spec.dense and len(next(iter(shapes.values()))) != 3:
+            raise ValueError(f"PeerDistill: {self.loss} compares dense outputs (B,C,H,W): use kd, dkd or dist.")
+        if self.maps: self.maps.setup(cohort, preds, feats)
 
     def before_fit(self):
-        _flow_view(self)  # an `act` the supervised loss contradicts fails before training
-        super().before_fit()
+        act, _ = _flow_view(self)  # an `act` the supervised loss contradicts fails before training
+        for f in self._pred_flows: f.check_act(act)
+        if self.maps: self.maps.before_fit()
 
-    def kl_terms(self, pred:dict)->dict:
-        "`{(i, j): kd_loss(j, i)}`: what peer `j` learns from peer `i` (detached)."
+    def terms(self,
+        pred:dict, # `{member: output}` of one batch
+        **inputs, # What the losses take besides outputs (see `flow_inputs`)
+    )->dict:
+        "`{flow: term}` of every prediction flow: what peer `j` learns from peer `i` (detached)."
         act, output = _flow_view(self)
         out = {p: _select(pred[p], output) for p in self._peers}
-        return {(i, j): kd_loss(out[j], out[i].detach(), self.T, act) for i in self._peers for j in self._peers if i != j}
+        return {f: f(out[f.target], out[f.source], **(dict(act=act) | inputs)) for f in self._pred_flows}
 
     def after_loss(self):
-        w = self.kd_weight/(len(self._peers) - 1)
-        for (i, j), term in self.kl_terms(self.pred).items(): self.add_term(f'ml:{i}->{j}', term, w)
-        if self.pairs: super().after_loss()
+        act, output = _flow_view(self)
+        inputs = flow_inputs(self.learn, _select(self.pred[self._peers[0]], output), act)
+        for f, term in self.terms(self.pred, **inputs).items(): self.add_flow(f, term)
+        if self.maps: self.maps.after_loss()
+
+    def after_batch(self):
+        if self.maps: self.maps._release()
+    def remove_hooks(self):
+        if self.maps: self.maps.remove_hooks()
+    def after_fit(self): self.remove_hooks()
+    def after_cancel_fit(self): self.remove_hooks()
 
     def flows(self):
-        w = self.kd_weight/(len(self._peers) - 1)
-        return [dict(source=i, target=j, kind='predictions', weight=w, detail=f'ML, T={self.T}{_act_note(self)}')
-                for i in self._peers for j in self._peers if i != j] + super().flows()
+        for f in self._pred_flows: f.note = _act_note(self)
+        return self._pred_flows + (self.maps.flows() if self.maps else [])
+
+# %% ../nbs/03_distill.ipynb #ad5919d5
+def embedding_layer(
+    model:nn.Module, # A network
+    xb:tuple, # One input batch
+)->str:
+    "The layer whose output 'auto' relation flows compare: the input of the head's last linear layer, `'<path>:in'` (the penultimate embedding); without one (a segmentation net), the 'auto' feature map, pooled."
+    lin = [m for h in member_head(model) for m in h.modules() if isinstance(m, nn.Linear)]
+    if lin: return next(n for n,m in model.named_modules() if m is lin[-1]) + ':in'
+    return auto_layer(model, xb)
+
+def embedding(x:Tensor)->Tensor:
+    "One vector per item: a map (B,C,...) averaged over its positions, a vector as it is; float32."
+    x = x.float()
+    return x.flatten(2).mean(-1) if x.ndim > 2 else x.flatten(1)
+
+def memory_key(f:Flow)->str:
+    "The key of a CRD flow's memory (heads and banks) in `cohort.adapters`."
+    return f"crd_{f.source}->{f.target}"
+
+class RelationDistill(FlowCallback):
+    "Students learn how the teacher relates the items of a batch: a relation loss (RKD, PKT, SP) or CRD's contrast on the penultimate embeddings."
+    def __init__(self,
+        students:list|None=None, # Students that learn (default: all)
+        loss:str='rkd', # A loss of `LOSSES` on embeddings: 'rkd', 'pkt', 'sp' or 'crd'
+        weight:float=1., # Weight of each student's term
+        params:dict|None=None, # The loss's parameters (e.g. `dict(w_dist=1, w_angle=2)` for rkd, `dict(nce_k=4096)` for crd)
+        layer:str='auto', # The students' layer: 'auto' (the penultimate embedding), a path, or '<path>:in' (its input); maps are averaged
+        teacher_layer:str='auto', # The teacher's layer, as `layer`
+        warmup:float=0., # Epochs over which the weight ramps up; 0: none
+    ):
+        store_attr(); self._hooks = {}
+        check_loss(loss, 'embeddings', params)
+
+    def check(self, cohort):
+        self._teacher, self._students = teacher_and_students(self, cohort)
+        self._flows = [Flow(self._teacher, s, 'embeddings', self.loss, self.weight, dict(self.params or {}),
+                            source_layer=self.teacher_layer, target_layer=self.layer, tag='rel', warmup=self.warmup) for s in self._students]
+
+    def layers(self, cohort, xb):
+        pick = lambda m, l: embedding_layer(cohort.members[m], xb) if l == 'auto' else l
+        for f in self._flows: f.source_layer, f.target_layer = pick(f.source, f.source_layer), pick(f.target, f.target_layer)
+        refs = dict.fromkeys(f"{m}.{l.removesuffix(':in')}" for f in self._flows for m,l in ((f.source, f.source_layer), (f.target, f.target_layer)))
+        return list(refs)
+
+    def prepare(self, dls): self._n_data = len(dls.train_ds)
+
+    @staticmethod
+    def _width(cohort, member:str, layer:str, feats:dict)->int:
+        "The width of the embedding a layer gives: a linear layer's input width, else its output averaged over positions."
+        if not layer.endswith(':in'): return embedding(feats[f'{member}.{layer}']).shape[1]
+        m = cohort.layer(f"{member}.{layer.removesuffix(':in')}")
+        if not isinstance(m, nn.Linear): raise ValueError(f"RelationDistill: '{member}.{layer}' reads the input of a linear layer; {type(m).__name__} is not one.")
+        return m.in_features
+
+    def setup(self, cohort, preds, feats):
+        if self.loss != 'crd': return
+        for f in self._flows:
+            if memory_key(f) in cohort.adapters: continue
+            dims = [self._width(cohort, m, l, feats) for m,l in ((f.target, f.target_layer), (f.source, f.source_layer))]
+            cohort.adapters[memory_key(f)] = CRDMemory(*dims, self._n_data, **f.params).to(next(cohort.parameters()).device)
+
+    def before_fit(self):
+        if self.loss == 'crd':
+            if num_distrib() > 1: raise ValueError("RelationDistill: CRD's memory banks are indexed by the items of one process's epoch: train it in a single process.")
+            if not getattr(self.dls.train, 'indexed', False):
+                raise ValueError("RelationDistill: CRD needs the index of every item, which these training DataLoaders do not give (not an indexed fastai DataLoader).")
+
+        self.remove_hooks()
+        for f in self._flows:
+            for m, l in ((f.source, f.source_layer), (f.target, f.target_layer)):
+                r = f'{m}.{l}'
+                if r not in self._hooks: self._hooks[r] = Hook(self.cohort.layer(f"{m}.{l.removesuffix(':in')}"), self._keeper(l.endswith(':in')), detach=False)
+
+    def _keeper(self, inp:bool):
+        def _keep(m, i, o): return (i[0] if inp else o) if self.learn.training else None
+        return _keep
+
+    def after_loss(self):
+        for f in self._flows:
+            s, t = (embedding(self._hooks[f'{m}.{l}'].stored) for m,l in ((f.target, f.target_layer), (f.source, f.source_layer)))
+            ins = dict(memory=self.cohort.adapters[memory_key(f)], indices=batch_indices(self.learn)) if self.loss == 'crd' else {}
+            self.add_flow(f, f(s, t, **ins))
+        self._release()
 
 # %% ../nbs/03_distill.ipynb #f91fd461
 def independent()->list:
     "Baseline: no knowledge flow, every member trained on its own labels."
     return []
 
-def kd(T:float=4., weight:float=1., students:list|None=None)->list:
-    "Conventional knowledge distillation from the teacher's predictions."
-    return [TeacherDistill(students, T=T, weight=weight)]
+def kd(
+    T:float=4., # Temperature
+    weight:float=1., # Weight of each student's term
+    students:list|None=None, # The students (default: all)
+    loss:str='kd', # Logit loss: 'kd', 'dkd', 'dist' (or 'cwd' on dense outputs)
+    params:dict|None=None, # The loss's other parameters, e.g. `dict(logit_std=True)`
+    warmup:float=0., # Epochs of the weight's linear ramp (DKD: 20)
+)->list:
+    "Knowledge distillation from the teacher's predictions: Hinton's KD, or DKD, DIST, KD with logit standardisation."
+    return [TeacherDistill(students, T=T, weight=weight, loss=loss, params=params, warmup=warmup)]
 
-def dml(T:float=1., weight:float=1., students:list|None=None)->list:
+def dml(
+    T:float=1., # Temperature
+    weight:float=1., # Weight of each peer's term
+    students:list|None=None, # The peers (default: all students)
+    loss:str='kd', # Logit loss of the exchange
+    params:dict|None=None, # The loss's other parameters
+)->list:
     "Deep mutual learning among the students (no teacher flow)."
-    return [PeerDistill(students, T=T, weight=weight)]
+    return [PeerDistill(students, T=T, weight=weight, loss=loss, params=params)]
 
 def kd_ml(
     T:float=4., # Temperature of teacher -> student KD
@@ -309,9 +498,35 @@ def kd_ml(
     ml_T:float=1., # Temperature of the peer exchange
     ml_weight:float=1., # Weight of each student's peer term
     students:list|None=None, # The students (default: all)
+    kd_loss:str='kd', # Logit loss from the teacher
+    kd_params:dict|None=None, # Its other parameters
+    ml_loss:str='kd', # Logit loss between peers
+    ml_params:dict|None=None, # Its other parameters
 )->list:
     "Niyaz & Bathula (ISBI 2022): every student learns from the teacher and from every peer, online."
-    return [TeacherDistill(students, T=T, weight=kd_weight), PeerDistill(students, T=ml_T, weight=ml_weight)]
+    return [TeacherDistill(students, T=T, weight=kd_weight, loss=kd_loss, params=kd_params),
+            PeerDistill(students, T=ml_T, weight=ml_weight, loss=ml_loss, params=ml_params)]
+
+def feature_kd(
+    students:list, # The students, each taught from the teacher's map
+    loss:str='mse', # Map loss: 'mse' (FitNets), 'at', 'cwd' or 'emkd' (segmentation)
+    weight:float=1., # Weight of each student's term
+    teacher_layer:str='auto', # The teacher's layer
+    layer:str='auto', # Each student's layer
+    params:dict|None=None, # The loss's parameters
+    where=None, # Location weights of 'mse' (see `FeatureAlign`)
+)->list:
+    "Feature distillation: every student's map learns the teacher's (FitNets with 'mse', attention transfer with 'at', CWD with 'cwd', EMKD's region affinity with 'emkd')."
+    return [FeatureAlign([LayerPair(f'teacher.{teacher_layer}', f'{s}.{layer}') for s in students], loss=loss, weight=weight, params=params, where=where)]
+
+def relation_kd(
+    loss:str='rkd', # Loss on embeddings: 'rkd', 'pkt', 'sp' or 'crd'
+    weight:float=1., # Weight of each student's term
+    students:list|None=None, # The students (default: all)
+    params:dict|None=None, # The loss's parameters
+)->list:
+    "Relation distillation: every student's penultimate embeddings relate the items of a batch as the teacher's do (RKD, PKT, SP), or contrast with them (CRD)."
+    return [RelationDistill(students, loss=loss, weight=weight, params=params)]
 
 def learning_styles(
     a:str='a', # Student taught by the teacher's predictions
@@ -325,11 +540,16 @@ def learning_styles(
     ml_T:float=1., # Temperature of the A <-> B prediction exchange
     ml_weight:float=1., # Weight of the A <-> B prediction exchange
     peer_feat_weight:float=1., # Weight of the A <-> B feature exchange
-    loss:str='mse', # Feature loss: 'mse' or 'at'
+    feat_loss:str='mse', # Map loss of the feature flows: 'mse', 'at' or 'cwd'
     where=None, # Location weights of the feature terms (see `FeatureAlign`), e.g. `near_objects()` for detectors
+    kd_loss:str='kd', # Logit loss of teacher -> A
+    ml_loss:str='kd', # Logit loss of A <-> B
+    kd_params:dict|None=None, # Parameters of `kd_loss`
+    ml_params:dict|None=None, # Parameters of `ml_loss`
+    feat_params:dict|None=None, # Parameters of `feat_loss`
 )->list:
     "Niyaz, Sambyal & Bathula (2022): A learns the teacher's predictions, B its feature maps; A and B exchange both."
-    return [TeacherDistill([a], T=T, weight=kd_weight),
-            FeatureAlign([LayerPair(f'teacher.{teacher_layer}', f'{b}.{b_layer}')], loss=loss, weight=feat_weight, where=where),
-            PeerDistill([a, b], T=ml_T, weight=ml_weight, features={a: a_layer, b: b_layer},
-                        feature_weight=peer_feat_weight, loss=loss, where=where)]
+    return [TeacherDistill([a], T=T, weight=kd_weight, loss=kd_loss, params=kd_params),
+            FeatureAlign([LayerPair(f'teacher.{teacher_layer}', f'{b}.{b_layer}')], loss=feat_loss, weight=feat_weight, where=where, params=feat_params),
+            PeerDistill([a, b], T=ml_T, weight=ml_weight, features={a: a_layer, b: b_layer}, feature_weight=peer_feat_weight,
+                        feat_loss=feat_loss, where=where, loss=ml_loss, params=ml_params, feat_params=feat_params)]

@@ -24,7 +24,7 @@ from fastai.callback.progress import ShowGraphCallback
 from .data import VOID
 from .cohort import *
 from .modes import evaluating
-from .distill import FeatureAlign, TeacherDistill, PeerDistill
+from .distill import FeatureAlign, PeerDistill, adapted, adapter_key
 from .losses import attention_map
 
 # %% auto #0
@@ -73,8 +73,12 @@ def _check_who(learn, member:str, against:str|None=None, ensemble:bool=True):
         raise ValueError(f"against={against!r}: use 'truth' or another member of the cohort ({[n for n in who if n != member]}).")
 
 def _feature_pairs(learn)->list:
-    "`(callback, LayerPair)` for every aligned layer pair of the attached `FeatureAlign` and `PeerDistill` callbacks."
-    return [(cb, p) for cb in learn.cbs if isinstance(cb, FeatureAlign) for p in cb.pairs]
+    "`(callback, aligner, Flow)` for every feature-map flow: the attached callback, the `FeatureAlign` that computes its term (a `PeerDistill`'s own), the flow."
+    res = []
+    for cb in learn.cbs:
+        fa = cb if isinstance(cb, FeatureAlign) else cb.maps if isinstance(cb, PeerDistill) else None
+        if fa is not None: res += [(cb, fa, f) for f in fa.flows()]
+    return res
 
 def _check_view(learn, split:int|None=None, idxs=(), member:str|None=None, against:str|None=None,
                 ensemble:bool=True, features:bool=False):
@@ -282,11 +286,9 @@ def kl_map(
 def default_T(
     learn, # A cohort learner
 )->float:
-    "The temperature of the first prediction flow attached (`TeacherDistill`, else `PeerDistill`), else 1."
-    for cls in (TeacherDistill, PeerDistill):
-        for cb in learn.cbs:
-            if isinstance(cb, cls): return float(cb.T)
-    return 1.
+    "The temperature of the first prediction flow from the teacher (else between peers) that has one, else 1."
+    fl = [f for f in learn.knowledge_flows() if f.kind == 'predictions' and 'T' in f.params]
+    return float(sorted(fl, key=lambda f: f.tag != 'kd')[0].params['T']) if fl else 1.
 
 # %% ../nbs/08_explore.ipynb #b0e0fadd
 def _show_input(x:Tensor, ax):
@@ -354,12 +356,13 @@ def _bars(ax, probs:dict, classes:list, member:str, pal:dict):
     ax.set_ylim(0, 1.02); ax.legend(fontsize=7, loc='upper right', ncol=2)
     sns.despine(ax=ax)
 
-def _kl_line(learn, logits:dict, member:str, T:float, kind:str)->str:
-    "KL(source || member) x T^2 from every other member, each marked with the flow that uses it, if any."
-    fl = learn.flows()
-    used = {r.source: r.detail.split(',')[0] for r in fl[(fl.target == member) & (fl.kind == 'predictions')].itertuples()}
-    parts = [f"KL({s}‖{member})·T² = {float(kl_map(logits[s], logits[member], T, kind).mean()):.3f}" + (f" ({used[s]})" if s in used else '')
-             for s in logits if s != member]
+def _kl_line(learn, logits:dict, member:str, T:float, kind:str, target:Tensor|None=None)->str:
+    "KL(source || member) x T^2 at the view's `T` from every other member; and the term of each prediction flow into `member`, computed by the `Flow` itself, as training computes it."
+    parts = [f"KL({s}‖{member})·T² = {float(kl_map(logits[s], logits[member], T, kind).mean()):.3f}" for s in logits if s != member]
+    ins = dict(act=kind) | ({'target': target} if target is not None and not target.is_floating_point() else {})
+    for f in learn.knowledge_flows():
+        if f.kind == 'predictions' and f.target == member and f.source in logits:
+            parts.append(f"trained: {f.key} ({f.detail}) = {float(f(logits[member], logits[f.source], **ins)):.3f}")
     return '\n'.join(parts)
 
 def plot_item(
@@ -388,7 +391,7 @@ def plot_item(
         axs[1].set_title('probabilities (T = 1), and the students\' ensemble', fontsize=9)
         _bars(axs[2], {n: p[0] for n,p in pT.items()}, classes, member, pal)
         axs[2].set_title(f'softened at T = {T:g}, as distillation compares them', fontsize=9)
-        axs[2].set_xlabel(_kl_line(learn, logits, member, T, kind), fontsize=8)
+        axs[2].set_xlabel(_kl_line(learn, logits, member, T, kind, o['target'][:1]), fontsize=8)
         fig.subplots_adjust(left=0.02, right=0.99, top=0.84, bottom=0.24, wspace=0.2)  # fixed: a redraw stays quick
     else:
         who, n_cls = list(p1), logits[c.names[0]].shape[1]
@@ -499,19 +502,19 @@ def feature_maps(
     "For each aligned layer pair, on item `idx`: the source's map and the learner's map after its adapter (channel-reduced), and the pair's loss."
     _check_view(learn, split, [idx], features=True)
     pairs, c = _feature_pairs(learn), learn.cohort
-    refs = list(dict.fromkeys(r for _,p in pairs for r in (p.source, p.target)))
+    refs = list(dict.fromkeys(r for *_,f in pairs for r in (f.ref('source'), f.ref('target'))))
     b = _split_dl(learn, split, [idx]).one_batch()
     res = []
     with evaluating(c):  # adapters too: batch norm uses its running statistics and is not updated
         _, feats = dry_run(c, tuple(b[:learn.dls.n_inp]), refs)
-        for cb,p in pairs:
-            src, dst = feats[p.source], feats[p.target]
-            a = cb.adapted(p, dst)
+        for cb,fa,f in pairs:
+            src, dst = feats[f.ref('source')], feats[f.ref('target')]
+            a = adapted(c, f, dst)
             if a.ndim > 2 and a.shape[2:] != src.shape[2:]: a = F.interpolate(a.float(), size=src.shape[2:], mode='bilinear', align_corners=False)
-            res.append(dict(callback=type(cb).__name__, source=p.source, target=p.target, loss_name=cb.loss,
-                            weight=cb.weight*p.weight, loss=float(cb.pair_loss(p, src, dst)),
+            res.append(dict(callback=type(cb).__name__, source=f.ref('source'), target=f.ref('target'), loss_name=f.loss,
+                            weight=f.weight, loss=float(fa.map_term(f, src, dst)),
                             source_map=_reduce(src)[0].cpu(), target_map=_reduce(a)[0].cpu(),
-                            adapter=cb.adapter_name(p)))
+                            adapter=adapter_key(f) if adapter_key(f) in c.adapters else None))
     return res
 
 def plot_features(

@@ -11,8 +11,8 @@ from .data import VOID
 
 # %% auto #0
 __all__ = ['logit_rows', 'logit_standardise', 'kd_loss', 'dkd_loss', 'dkd_warmup', 'dist_loss', 'attention_map', 'at_loss',
-           'cwd_loss', 'region_affinity', 'emkd_loss', 'rkd_loss', 'pkt_loss', 'sp_loss', 'CRDMemory', 'contrast_loss',
-           'crd_loss', 'batch_indices']
+           'mse_loss', 'cwd_loss', 'region_affinity', 'emkd_loss', 'rkd_loss', 'pkt_loss', 'sp_loss', 'CRDMemory',
+           'contrast_loss', 'crd_loss', 'batch_indices']
 
 # %% ../nbs/17_losses.ipynb #954f9cc3
 def _fp32(x:Tensor):
@@ -155,6 +155,22 @@ def at_loss(
         s, t = student.float(), teacher.detach().float()
         if s.shape[2:] != t.shape[2:]: s = F.interpolate(s, size=t.shape[2:], mode='bilinear', align_corners=False)
         return beta * (attention_map(s, p) - attention_map(t, p)).pow(2).mean()
+
+# %% ../nbs/17_losses.ipynb #107f49fd
+def mse_loss(
+    student:Tensor, # The learner's map, already through its adapter: (B,C,...)
+    teacher:Tensor, # The source's map of the same shape (detached here)
+    weights:Tensor|None=None, # (B,1,...) weights of the map's locations; None: the plain mean
+)->Tensor:
+    "Romero et al., 'FitNets: Hints for Thin Deep Nets' (ICLR 2015): mean squared difference of the maps, optionally weighted per location."
+    with _fp32(student):
+        s, t = student.float(), teacher.detach().float()
+        if s.shape != t.shape: raise ValueError(f"mse_loss: maps {tuple(s.shape)} and {tuple(t.shape)} differ: adapt and resize the learner's map first.")
+        if weights is None: return (s - t).pow(2).mean()
+        if weights.shape[0] != t.shape[0] or weights.shape[2:] != t.shape[2:]:
+            raise ValueError(f"mse_loss: weights {tuple(weights.shape)} for a map {tuple(t.shape)}; expected (B,1,...).")
+        w = weights.detach().float()
+        return ((s - t).pow(2).mean(1, keepdim=True)*w).sum()/w.sum().clamp_min(1e-12)
 
 # %% ../nbs/17_losses.ipynb #dd9c853f
 def cwd_loss(
