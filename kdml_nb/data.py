@@ -19,9 +19,9 @@ from fastai.vision.all import *
 
 # %% auto #0
 __all__ = ['MEDMNIST_URL', 'MEDMNIST_2D', 'VOID', 'BCCD_CLASSES', 'DATASET_FAMILIES', 'data_root', 'medmnist_file',
-           'load_medmnist', 'FixedSplitter', 'medmnist_dls', 'SegPair', 'seg_pairs', 'SegItem', 'seg_dls', 'polyp_dls',
-           'drive_dls', 'chase_dls', 'isbi_dls', 'check_boxes', 'parse_voc', 'bccd_boxes', 'CellBox', 'bccd_crops_dls',
-           'dataset_summary', 'read_image', 'read_mask']
+           'load_medmnist', 'FixedSplitter', 'medmnist_dls', 'SegPair', 'seg_pairs', 'SegItem', 'seg_dls',
+           'family_path', 'polyp_draw', 'polyp_dls', 'drive_dls', 'chase_dls', 'isbi_dls', 'check_boxes', 'parse_voc',
+           'bccd_boxes', 'CellBox', 'bccd_crops_dls', 'dataset_summary', 'read_image', 'read_mask']
 
 # %% ../nbs/00_data.ipynb #0c58d63f
 def data_root(
@@ -363,12 +363,13 @@ def seg_dls(
     return dls
 
 # %% ../nbs/00_data.ipynb #3adb4419
-def _family_path(path, *parts):
+def family_path(path, *parts):
+    "The folder `path` or, when it is None, `<data folder>/<parts>`; a one-line error when it does not exist."
     p = Path(path) if path is not None else data_root(must_exist=True).joinpath(*parts)
     if not p.exists(): raise FileNotFoundError(f"{p} does not exist: pass `path=` to the dataset's folder, or set KDML_DATA.")
     return p
 
-def _polyp_draw(n_items:int, n:int|None, test_pct:float, seed:int)->tuple:
+def polyp_draw(n_items:int, n:int|None, test_pct:float, seed:int)->tuple:
     "The seeded draw of a polyp set that `polyp_dls` and `polyp_det_dls` share: indices of the `n` chosen images (all if `n` is None), then positions in that choice of the test images and of the rest."
     rng = np.random.RandomState(seed)
     chosen = sorted(rng.choice(n_items, min(n, n_items), replace=False)) if n else list(range(n_items))
@@ -388,10 +389,10 @@ def polyp_dls(
 )->DataLoaders:
     "Polyp segmentation (Kvasir-SEG, CVC-ClinicDB): images resized, split by image."
     if dataset not in ('kvasir-seg', 'cvc-clinicdb'): raise ValueError(f"Unknown polyp dataset {dataset!r}: use 'kvasir-seg' or 'cvc-clinicdb'.")
-    p = _family_path(path, 'polyps', dataset)
+    p = family_path(path, 'polyps', dataset)
     pairs = seg_pairs(p/'images', p/'masks', mask_stem=lambda s: s.replace('_fram', '_mask'))
     ss = seed if split_seed is None else split_seed
-    chosen, test, rest = _polyp_draw(len(pairs), n, test_pct, ss)
+    chosen, test, rest = polyp_draw(len(pairs), n, test_pct, ss)
     pairs = [pairs[i] for i in chosen]
     return seg_dls([pairs[i] for i in rest], valid_pct=valid_pct, test_pairs=[pairs[i] for i in test] or None, size=size,
                    codes=('background', 'polyp'), seed=seed, split_seed=ss, **kwargs)
@@ -405,7 +406,7 @@ def drive_dls(
     **kwargs, # Passed to `seg_dls`
 )->DataLoaders:
     "DRIVE retinal vessels: 20 training images (split by image) and the 20 test images, tiled, FOV-aware."
-    p = _family_path(path, 'retina', 'drive')
+    p = family_path(path, 'retina', 'drive')
     def pairs(split, tag):
         return seg_pairs(p/split/'images', p/split/'1st_manual', mask_stem=lambda s: s.split('_')[0]+'_manual1',
                          fovs=p/split/'mask' if fov else None, fov_stem=lambda s: f"{s.split('_')[0]}_{tag}_mask")
@@ -421,7 +422,7 @@ def chase_dls(
     **kwargs, # Passed to `seg_dls`
 )->DataLoaders:
     "CHASE_DB1 retinal vessels (one folder, images `Image_XXY.jpg`, masks `Image_XXY_{1st,2nd}HO.png`), tiled."
-    p = _family_path(path, 'retina', 'chasedb1')
+    p = family_path(path, 'retina', 'chasedb1')
     tag = {1: '1stHO', 2: '2ndHO'}[annotator]
     imgs = [q for q in _images_in(p, 'CHASE_DB1') if q.suffix.lower() == '.jpg']
     pairs = []
@@ -439,7 +440,7 @@ def isbi_dls(
     **kwargs, # Passed to `seg_dls`
 )->DataLoaders:
     "ISBI-2012 EM membranes, tiled; the foreground class is the membrane (dark in the label images)."
-    p = _family_path(path, 'em', 'isbi2012')
+    p = family_path(path, 'em', 'isbi2012')
     pairs = seg_pairs(p/'image', p/'label')
     return seg_dls(pairs, valid_pct=valid_pct, patch=patch, invert=True, codes=('cell', 'membrane'), seed=seed, **kwargs)
 
@@ -492,7 +493,7 @@ def bccd_boxes(
     strict:bool=False, # Raise on zero-area boxes
 )->dict:
     "`{image_path: (boxes, labels)}` for one official BCCD split."
-    p = _family_path(path, 'bccd')
+    p = family_path(path, 'bccd')
     lst = p/'ImageSets'/'Main'/f'{split}.txt'
     if not lst.exists(): raise FileNotFoundError(f"{lst} does not exist: split must be one of train, val, test, trainval.")
     ids = [l.strip() for l in lst.read_text().split() if l.strip()]

@@ -14,7 +14,7 @@ import torch
 from scipy import ndimage
 from torchvision.ops import masks_to_boxes, box_iou
 from fastai.vision.all import *
-from .data import (BCCD_CLASSES, FixedSplitter, bccd_boxes, check_boxes, seg_pairs, _family_path, _polyp_draw)
+from .data import (BCCD_CLASSES, FixedSplitter, bccd_boxes, check_boxes, seg_pairs, family_path, polyp_draw)
 from .images import read_image, read_mask
 
 # %% auto #0
@@ -56,7 +56,7 @@ def kvasir_file_boxes(
     strict:bool=True, # Raise on zero-area boxes (else drop them with a warning)
 )->dict:
     "`{image_id: (boxes, labels)}` from Kvasir-SEG's own boxes file, every box checked against its image size."
-    f = _family_path(path, 'polyps', 'kvasir-seg')/'kavsir_bboxes.json'
+    f = family_path(path, 'polyps', 'kvasir-seg')/'kavsir_bboxes.json'
     if not f.exists(): raise FileNotFoundError(f"{f} does not exist: Kvasir-SEG ships it beside images/ and masks/.")
     try: d = json.loads(f.read_text())
     except json.JSONDecodeError as e: raise ValueError(f"{f} is not valid JSON ({e}).") from None
@@ -80,7 +80,7 @@ def polyp_det_items(
     boxes = boxes or ('file' if dataset == 'kvasir-seg' else 'mask')
     if boxes not in ('file', 'mask'): raise ValueError(f"boxes must be 'file' or 'mask', not {boxes!r}.")
     if boxes == 'file' and dataset != 'kvasir-seg': raise ValueError(f"{dataset} ships no boxes file: use boxes='mask'.")
-    p = _family_path(path, 'polyps', dataset)
+    p = family_path(path, 'polyps', dataset)
     pairs = seg_pairs(p/'images', p/'masks', mask_stem=_mask_stem(dataset))
     fb = kvasir_file_boxes(p) if boxes == 'file' else None
     items = []
@@ -100,7 +100,7 @@ def box_agreement(
     min_frac:float=0.001, # As in `mask_boxes`
 )->pd.DataFrame:
     "Per Kvasir-SEG image: boxes in the file, boxes derived from the mask, and the worst best-IoU of a file box."
-    p = _family_path(path, 'polyps', 'kvasir-seg')
+    p = family_path(path, 'polyps', 'kvasir-seg')
     fb, rows = kvasir_file_boxes(p), []
     for pr in seg_pairs(p/'images', p/'masks'):
         f, m = torch.from_numpy(fb[pr.image.stem][0]), torch.from_numpy(mask_boxes(read_mask(pr.mask), min_frac))
@@ -172,7 +172,7 @@ def polyp_det_dls(
     "Polyp detection (class `polyp`), split by image: test images as in `polyp_dls`, then a seeded validation split."
     items = polyp_det_items(path, dataset, boxes=boxes)
     ss = seed if split_seed is None else split_seed
-    chosen, test, rest = _polyp_draw(len(items), n, test_pct, ss)  # the same images as `polyp_dls`
+    chosen, test, rest = polyp_draw(len(items), n, test_pct, ss)  # the same images as `polyp_dls`
     items = [items[i] for i in chosen]
     n_valid = int(round(len(rest)*valid_pct))
     perm = np.random.RandomState(ss).permutation(len(rest))

@@ -419,7 +419,10 @@ def task_dls(
     if data == 'chasedb1': return chase_dls(bs=bs, **seeds, **({'patch': size} if size else {}))
     if data == 'isbi2012': return isbi_dls(bs=bs, **seeds, **({'patch': size} if size else {}))
     p = Path(data)
-    return seg_dls(seg_pairs(p/'images', p/'masks', verify=True, skip_bad=skip_bad), size=size or 128, bs=bs, **seeds)
+    pairs = seg_pairs(p/'images', p/'masks', verify=True, skip_bad=skip_bad)
+    if subset:  # a seeded choice of images, as the polyp sets draw theirs
+        pairs = [pairs[i] for i in sorted(np.random.RandomState(seed if split_seed is None else split_seed).permutation(len(pairs))[:subset])]
+    return seg_dls(pairs, size=size or 128, bs=bs, **seeds)
 
 # %% ../nbs/04_train.ipynb #a8fae574
 def evaluate(learn, ds_idx:int|None=None, preds:tuple|None=None)->pd.DataFrame:
