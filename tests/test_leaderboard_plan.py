@@ -1,0 +1,97 @@
+"The leaderboard plan of issue #24 (tools/leaderboard.py): every method of the issue where it applies, every command accepted by kdml_train's own request check, and a dry run that prints its totals. Nothing is trained."
+import importlib.util, io, shlex
+from contextlib import redirect_stdout
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+spec = importlib.util.spec_from_file_location('leaderboard', ROOT/'tools'/'leaderboard.py')
+lb = importlib.util.module_from_spec(spec); spec.loader.exec_module(lb)
+
+# The methods issue #24 names, read from the issue, not from the tool: each offline from the same teacher, the two
+# papers' methods online too. EMKD (segmentation only) is in the loss table and its brief.
+ISSUE = ['independent', 'kd', 'dkd', 'dist', 'kd_logit_std', 'cwd', 'fitnets', 'at', 'rkd', 'pkt', 'sp', 'crd', 'dml', 'kd_ml',
+         'styles_mse', 'styles_at', 'styles_cwd', 'kd_ml_online', 'styles_online', 'emkd']
+# where a method cannot apply, and why: detectors score classes with a sigmoid each (no DKD, DIST, logit standardisation)
+# and give no embeddings of whole images (no RKD/PKT/SP/CRD); EMKD compares segmentation regions
+NOT_ON = {'detect': {'dkd', 'dist', 'kd_logit_std', 'rkd', 'pkt', 'sp', 'crd', 'emkd'}, 'classify': {'emkd'}, 'segment': set()}
+DATASETS = {'kvasir-seg': 'segment', 'drive': 'segment', 'pneumoniamnist': 'classify', 'bccd-detect': 'detect'}
+METHOD_OPTIONS = ('--method', '--kd_loss', '--ml_loss', '--feat_loss', '--rel_loss', '--logit_std', '--warmup', '--offline', '--online', '--teacher_weights', '--out')
+
+def without(args, opts=METHOD_OPTIONS)->list:
+    "A job's arguments less its method and where it writes: what every student run of a dataset must share."
+    a, res, i = list(args), [], 0
+    while i < len(a):
+        if a[i] in opts: i += 1 if a[i] in ('--logit_std', '--offline', '--online') else 2
+        else: res.append(a[i]); i += 1
+    return res
+
+def test_the_plan_covers_the_issue():
+    "Every dataset of the issue has a teacher job and every method of the issue where it applies, nothing else."
+    js = lb.jobs()
+    assert {j.dataset for j in js} == set(DATASETS)
+    for ds, task in DATASETS.items():
+        names = [j.name for j in js if j.dataset == ds]
+        assert sorted(names) == sorted({'teacher', *ISSUE} - NOT_ON[task] - ({'emkd'} if task != 'segment' else set())), ds
+        assert names[0] == 'teacher' and len(names) == len(set(names))
+
+def test_every_offline_run_learns_from_the_same_teachers():
+    "One teacher per seed, trained by the teacher job and loaded by every offline run; the students trained alone get the same epochs, data and options as every method."
+    for ds in DATASETS:
+        js = {j.name: j for j in lb.jobs([ds])}
+        t = lb.parse(js.pop('teacher').args)
+        assert (t['method'], t['offline'], t['teacher_weights'], t['seeds']) == ('independent', True, None, '0,1,2')
+        for j in js.values():
+            a = lb.parse(j.args)
+            assert a['seeds'] == '0,1,2' and a['out'] == str(lb.OUT/ds/j.name)
+            assert a['teacher_weights'] == (None if a['online'] else str(lb.OUT/ds/'teacher'))
+            assert a['offline'] != a['online'] and a['offline'] == (not j.name.endswith('_online'))
+            assert without(j.args) == without(js['independent'].args), j.name  # same networks, epochs, batch, size, split, seeds
+            if a['method'] == 'styles': assert len(a['students'].split(',')) == 2
+
+@pytest.fixture(scope='module')
+def stand_in(tmp_path_factory): return lb.stand_in_teachers(tmp_path_factory.mktemp('teachers'))
+
+def test_every_command_passes_kdml_trains_check():
+    "kdml_train's own request check (`plan_run`), in this process, before any training, accepts every command."
+    if lb._train().data_root() is None: pytest.skip('no data folder (KDML_DATA or ../shared/data)')
+    bad = [(j.dataset, j.name, err) for j, err in lb.check_all(lb.jobs()) if err]
+    assert not bad, bad
+
+@pytest.mark.parametrize('task', ['detect', 'classify'])
+def test_what_is_left_out_is_refused(task, stand_in):
+    "A method left out of a dataset is one kdml_train refuses there: its options, taken from a task where it applies, fail the check on that dataset."
+    if lb._train().data_root() is None: pytest.skip('no data folder')
+    ds = next(d for d,t in DATASETS.items() if t == task)
+    base = lb.jobs([ds])[1]  # the dataset's 'independent' job
+    for m in NOT_ON[task]:
+        opts = next(o for o in lb.METHODS[m].options.values())
+        args = [*without(base.args, ('--method', '--out')), *shlex.split(opts), '--out', str(base.out)]
+        with pytest.raises(ValueError): lb.check(lb.Job(ds, m, 'offline', tuple(args), base.epochs), stand_in)
+
+def test_dry_run_prints_every_job_and_a_total(tmp_path):
+    "The dry run prints each job's command, folder and estimate, the totals per dataset and overall, and writes the plan."
+    buf, plan = io.StringIO(), tmp_path/'plan.md'
+    with redirect_stdout(buf): rc = lb.main(['--dry-run', '--no-check', '--plan', str(plan)])
+    out, js = buf.getvalue(), lb.jobs()
+    assert rc == 0
+    assert all(j.command in out and f'{j.out}/' in out for j in js)
+    total = next(l for l in out.splitlines() if l.strip().startswith('total'))
+    assert f'{len(js)} jobs' in total and ' h ' in total
+    assert all(f"  {ds}" in out for ds in DATASETS)
+    md = plan.read_text()
+    assert all(f'`{j.command}`' in md for j in js) and '| total |' in md
+
+def test_measured_seconds_come_from_result_files():
+    "Where an earlier run on this CPU trained the same networks on the same data, its train_s per epoch is the estimate (DRIVE's offline runs)."
+    e = lb.estimate('drive', 'offline', lb.measured_runs(), {})
+    assert e.how == 'measured' and 'experiments/drive/unet' in e.source and 10 < e.s < 1000
+
+def test_lines_for_run_jobs():
+    "--lines: one 'OUTDIR ARGS' line a job for experiments/run_jobs.sh, which adds --out and starts the lines that load a teacher last."
+    ls = lb.lines(lb.jobs()).splitlines()
+    assert len(ls) == len(lb.jobs())
+    for l, j in zip(ls, lb.jobs()):
+        w = shlex.split(l)
+        assert w[0] == str(j.out) and '--out' not in w and w[-1] == '--resume'
+        assert ('--teacher_weights' in w) == j.loads_teacher

@@ -1,0 +1,493 @@
+"""The distillation leaderboard of issue #24: every method from the same offline teacher, 3 seeds, on Kvasir-SEG, DRIVE,
+PneumoniaMNIST and BCCD detection, as plain `kdml_train` commands; plans them, estimates them and runs them.
+
+    python tools/leaderboard.py --dry-run [--only DATASET]    # every job, its command, folder and estimated CPU time;
+                                                              # writes experiments/leaderboard/plan.md
+    python tools/leaderboard.py --probe --only DATASET        # times one epoch of each kind of job on a --subset, for
+                                                              # datasets without measured seconds per epoch
+    nohup python tools/leaderboard.py --run --commit > experiments/leaderboard/run.log 2>&1 &
+                                                              # CPU: one job at a time, teachers first, each with
+                                                              # --resume; finished jobs skipped; each committed
+    bash tools/device_run.sh experiments/leaderboard bash -c \\
+      'python3 tools/leaderboard.py --lines | AT_ONCE=8 bash experiments/run_jobs.sh'
+                                                              # a lent GPU: many at once (run_jobs.sh starts the jobs
+                                                              # that load a teacher once the others have finished)
+
+Every job writes `experiments/leaderboard/<dataset>/<job>/` (results.csv, results.json, figures; weights stay out of
+git). The teacher job of a dataset trains one teacher per seed alone (`--method independent --offline`, which saves
+`teacher_seed{N}.pth`); every other offline job loads it (`--teacher_weights`), so each seed's methods learn from the
+same teacher, and the students trained alone (`independent`) are an offline job too: the same initial weights, batches
+and epochs as every method of that seed, which is what the paired comparison needs.
+Estimates: seconds per epoch measured on this 2-core CPU by earlier runs (`train_s` / epochs of the `results.json` of
+runs with the same data, networks, batch and options), else by `--probe`, else such a run at another image size scaled
+by the pixels; training time only (each seed's evaluation adds a little)."""
+from __future__ import annotations
+import argparse, functools, json, os, shlex, shutil, statistics, subprocess, sys, tempfile, time
+from contextlib import redirect_stdout
+from datetime import date
+from pathlib import Path
+from typing import NamedTuple
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = Path('experiments/leaderboard')  # relative to ROOT, as the commands give it
+SEEDS = (0, 1, 2)
+
+class Dataset(NamedTuple):
+    "A dataset of the leaderboard, its teacher's recipe and its students' (one size, batch and learning rate for all)."
+    task: str # kdml_train --task
+    data: str # kdml_train --data
+    teacher: str # Teacher network
+    teacher_epochs: int # Epochs of the teacher job (the online methods train theirs for `epochs`, as the papers did)
+    students: tuple # The two students (learning styles takes exactly two)
+    rider: str # The student that the teacher job trains alongside (kdml_train needs one): the cheapest; not a result
+    epochs: int # Epochs of every student run, the students alone included
+    bs: int # Batch size
+    lr: float # Maximum learning rate (one-cycle)
+    size: int|None # Image size (patch size for DRIVE; None: kdml_train's default)
+    options: tuple = () # Further kdml_train options of every job of the dataset
+    says: str = '' # Why this recipe
+
+# Teachers get twice the students' epochs: on the experiment pages, trained for the students' epochs, they were within
+# 0 to 4 points of the students trained alone (Kvasir-SEG Dice 0.753-0.776 against 0.754/0.735; DRIVE 0.791 against
+# 0.775; PneumoniaMNIST accuracy 0.929 against 0.924; BCCD boxes mAP@0.5 0.567 against 0.574): not worth learning from.
+DATASETS = {
+    'kvasir-seg': Dataset('segment', 'kvasir-seg', 'unet', 30, ('unet_small', 'unet_tiny'), 'unet_tiny', 15, 16, 3e-3, 128,
+                          ('--split_seed', '0', '--channels_last'),
+                          'all 1000 images, one split for every seed (640 train, 160 valid, 200 test); 128 px as on the '
+                          'experiments page; channels-last, as its CPU runs were timed'),
+    'drive': Dataset('segment', 'drive', 'unet', 20, ('unet_small', 'unet_tiny'), 'unet_tiny', 10, 16, 3e-3, None,
+                     ('--split_seed', '0'), 'the 20 official test images; validation images drawn once (--split_seed 0); 96 px tiles'),
+    'pneumoniamnist': Dataset('classify', 'pneumoniamnist', 'resnet34', 20, ('cnn', 'resnet10'), 'cnn', 10, 128, 3e-3, None, (),
+                              "official splits, 28 px; the smaller pair of the experiments page (CNN 23,538 and ResNet-10-style "
+                              "77,338 parameters: 0.44% and 1.45% of the ResNet-34's 5,323,874)"),
+    'bccd-detect': Dataset('detect', 'bccd', 'det_resnet34', 60, ('det_resnet18', 'det_mobilenetv2'), 'det_resnet18', 30, 16, 3e-3, 256, (),
+                           "the detection page's full protocol: official BCCD splits, 256 px, 30 epochs"),
+}
+
+class Method(NamedTuple):
+    "A row of the leaderboard: what it is and the kdml_train options that train it, per task where it applies."
+    says: str # The method and its paper
+    options: dict # `{task: kdml_train options}`; a task that is missing is one where it does not apply
+    online: bool = False # The teacher trained with the students (the two papers' own setting); else loaded, frozen
+
+ALL = ('classify', 'segment', 'detect')
+SOFTMAX = ('classify', 'segment')  # detectors score classes with a sigmoid each: no DKD, DIST or logit standardisation
+def every(opts:str, tasks=ALL)->dict: return {t: opts for t in tasks}
+
+METHODS = {
+    'independent': Method('students alone: the baseline each row is paired with, seed by seed', every('--method independent')),
+    'kd': Method('KD (Hinton et al., 2015)', every('--method kd --kd_loss kd')),
+    'dkd': Method("DKD (Zhao et al., CVPR 2022); its code's warm-up, 20 of 240 epochs, is one epoch here",
+                  every('--method kd --kd_loss dkd --warmup 1', SOFTMAX)),
+    'dist': Method('DIST (Huang et al., NeurIPS 2022)', every('--method kd --kd_loss dist', SOFTMAX)),
+    'kd_logit_std': Method('KD with logit standardisation (Sun et al., CVPR 2024)', every('--method kd --kd_loss kd --logit_std', SOFTMAX)),
+    'cwd': Method("CWD (Shu et al., ICCV 2021) where the paper puts it: the logit maps of segmentation, the feature maps of "
+                  "detection (and of classification)",
+                  {'segment': '--method kd --kd_loss cwd', 'classify': '--method feat --feat_loss cwd', 'detect': '--method feat --feat_loss cwd'}),
+    'fitnets': Method('FitNets-style MSE on feature maps through an adapter (Romero et al., ICLR 2015)', every('--method feat --feat_loss mse')),
+    'at': Method('attention transfer, weighted as the original code (beta=1000; Zagoruyko & Komodakis, ICLR 2017)', every('--method feat --feat_loss at')),
+    'emkd': Method('EMKD region affinity (Qin et al., IEEE TMI 2021)', every('--method feat --feat_loss emkd', ('segment',))),
+    'rkd': Method('RKD (Park et al., CVPR 2019)', every('--method rel --rel_loss rkd', SOFTMAX)),
+    'pkt': Method('PKT (Passalis & Tefas, ECCV 2018)', every('--method rel --rel_loss pkt', SOFTMAX)),
+    'sp': Method('SP (Tung & Mori, ICCV 2019)', every('--method rel --rel_loss sp', SOFTMAX)),
+    'crd': Method('CRD (Tian et al., ICLR 2020)', every('--method rel --rel_loss crd', SOFTMAX)),
+    'dml': Method('deep mutual learning between the students (Zhang et al., CVPR 2018); the teacher only evaluated', every('--method ml')),
+    'kd_ml': Method('KD + peer mutual learning (Niyaz & Bathula, ISBI 2022)', every('--method kd_ml')),
+    'styles_mse': Method('learning styles (Niyaz, Sambyal & Bathula, 2022), MSE feature flows', every('--method styles --feat_loss mse')),
+    'styles_at': Method('learning styles, attention-transfer feature flows', every('--method styles --feat_loss at')),
+    'styles_cwd': Method('learning styles, CWD feature flows', every('--method styles --feat_loss cwd')),
+    'kd_ml_online': Method('KD + ML with the teacher trained alongside, as the ISBI 2022 paper trained it', every('--method kd_ml'), True),
+    'styles_online': Method('learning styles (MSE) with the teacher trained alongside, as its paper trained it', every('--method styles --feat_loss mse'), True),
+}
+TEACHER = 'teacher'  # the folder of each dataset's teacher job
+
+class Job(NamedTuple):
+    "One kdml_train command of the plan, all its seeds in one folder."
+    dataset: str # A key of `DATASETS`
+    name: str # Its folder: 'teacher' or a key of `METHODS`
+    kind: str # What it costs like: 'teacher', 'offline', 'styles_offline', 'online' or 'styles_online'
+    args: tuple # kdml_train's arguments, --out included
+    epochs: int # Epochs of each seed (of the teacher and then of its lone student, for the teacher job)
+    seeds: tuple = SEEDS
+    @property
+    def out(self)->Path: return OUT/self.dataset/self.name
+    @property
+    def loads_teacher(self)->bool: return '--teacher_weights' in self.args
+    @property
+    def command(self)->str: return shlex.join(('kdml_train', *self.args, '--resume'))
+
+def _common(d:Dataset, students, epochs:int)->list:
+    "The kdml_train arguments every job of dataset `d` shares, for `students` trained `epochs` epochs."
+    return ['--task', d.task, '--data', d.data, '--teacher', d.teacher, '--students', ','.join(students), '--epochs', str(epochs),
+            '--bs', str(d.bs), '--lr', str(d.lr), '--seeds', ','.join(map(str, SEEDS)), *(['--size', str(d.size)] if d.size else []), *d.options]
+
+def jobs(only:list|None=None)->list:
+    "Every job of the plan (of the datasets `only`, if given): each dataset's teacher first, then its methods in the order of `METHODS`."
+    res = []
+    for name, d in DATASETS.items():
+        if only and name not in only: continue
+        res.append(Job(name, TEACHER, 'teacher', (*_common(d, [d.rider], d.teacher_epochs), '--method', 'independent', '--offline',
+                                                   '--out', str(OUT/name/TEACHER)), d.teacher_epochs))
+        for m, spec in METHODS.items():
+            if d.task not in spec.options: continue
+            opts = shlex.split(spec.options[d.task])
+            mode = ['--online'] if spec.online else ['--offline', '--teacher_weights', str(OUT/name/TEACHER)]
+            kind = ('styles_' if 'styles' in opts else '') + ('online' if spec.online else 'offline')
+            res.append(Job(name, m, kind, (*_common(d, d.students, d.epochs), *opts, *mode, '--out', str(OUT/name/m)), d.epochs))
+    return res
+
+# ---------------------------------------------------------------- kdml_train's own parser and request check
+def _train():
+    "kdml_nb.train, imported when needed (five seconds)."
+    import kdml_nb.train as t
+    return t
+
+@functools.cache
+def _parser():
+    "kdml_train's own argument parser (fastcore's, from its signature)."
+    from fastcore.script import anno_parser
+    return anno_parser(_train().kdml_train.__wrapped__)
+
+def parse(args)->dict:
+    "kdml_train's arguments from a command line (a list or a string, with or without the 'kdml_train' in front), by its own parser."
+    args = shlex.split(args) if isinstance(args, str) else list(args)
+    if args and Path(args[0]).name == 'kdml_train': args = args[1:]
+    a, _ = _parser().parse_known_args(args)
+    return {k: v for k,v in vars(a).items() if k not in ('pdb', 'xtra')}
+
+def check(job:Job, stand_in:Path|None=None)->dict:
+    "The request of `job` as kdml_train checks it before training (`plan_run`), a one-line `ValueError` if refused; a teacher not trained yet is stood in for by the empty files in `stand_in`."
+    a = parse(job.args)
+    tw = a.get('teacher_weights')
+    if tw and stand_in is not None and not all((ROOT/tw/f'teacher_seed{s}.pth').is_file() for s in job.seeds):
+        a['teacher_weights'] = str(stand_in)
+    elif tw: a['teacher_weights'] = str(ROOT/tw)
+    return _train().plan_run({k: v for k,v in a.items() if k not in ('resume', 'overwrite', 'out')})[0]
+
+def stand_in_teachers(folder:Path)->Path:
+    "Empty teacher files for every seed in `folder`: kdml_train's check asks that they exist, and loads them only when training."
+    for s in SEEDS: (folder/f'teacher_seed{s}.pth').touch()
+    return folder
+
+def check_all(js:list)->list:
+    "`(job, error or None)` for every job, by kdml_train's own request check."
+    res = []
+    with tempfile.TemporaryDirectory() as tmp:
+        stand = stand_in_teachers(Path(tmp))
+        for j in js:
+            try: check(j, stand); res.append((j, None))
+            except (ValueError, FileNotFoundError) as e: res.append((j, str(e)))
+    return res
+
+# ---------------------------------------------------------------- seconds per epoch
+def _cpu(dev)->bool: return isinstance(dev, str) and dev.startswith('cpu')
+
+def run_kind(a:dict)->str:
+    "What a run (its kdml_train arguments) costs like: a kind of `Job`, or 'offline+teacher' for an offline run that trained its own teacher first."
+    styles = 'styles_' if a['method'] == 'styles' else ''
+    if not a['offline']: return styles + 'online'
+    return styles + ('offline' if a.get('teacher_weights') else 'offline+teacher')
+
+def measured_runs(root:Path=ROOT/'experiments')->list:
+    "Every run under `root` with CPU timings: its arguments, kind, folder, and seconds per epoch of each seed (`train_s` / epochs)."
+    res = []
+    for f in sorted(root.glob('**/results.json')):
+        try: j = json.loads(f.read_text())
+        except (OSError, ValueError): continue
+        rows = [r for r in j.get('rows', []) if _cpu(r.get('device')) and r.get('train_s')]
+        if not rows: continue
+        a = parse(j['command']) if 'args' not in j else dict(j['args'])
+        secs = {}
+        for r in rows: secs.setdefault(r['seed'], r['train_s'] / a['epochs'])
+        res.append(dict(args=a, kind=run_kind(a), path=f.parent.relative_to(ROOT), s=list(secs.values())))
+    return res
+
+def _same(a:dict, d:Dataset)->str|None:
+    "'exact' if run arguments `a` train `d`'s networks on its data with its batch, options and size; 'size' if only the size differs; else None."
+    t = _train()
+    bs = a.get('bs') or t.TASK_DEFAULTS[a['task']]['bs']
+    if (a['task'], a['data'], a['teacher'], bs) != (d.task, d.data, d.teacher, d.bs): return None
+    if sorted(t._names(a['students'])) != sorted(d.students) or a.get('subset') or bool(a.get('channels_last')) != ('--channels_last' in d.options): return None
+    return 'exact' if a.get('size') == d.size else 'size' if a.get('size') and d.size else None
+
+# the kinds of measured run that cost like each kind of job, best first
+PROXIES = {'teacher': (('offline+teacher', 'styles_offline+teacher', 'online'),),  # a teacher trained, then (or with) students
+           'offline': (('offline',), ('styles_offline',)),
+           'styles_offline': (('styles_offline',), ('offline',)),
+           'online': (('online',), ('offline+teacher',), ('styles_online',)),
+           'styles_online': (('styles_online',), ('online',), ('offline+teacher',))}
+KINDS = tuple(PROXIES)
+
+class Estimate(NamedTuple):
+    "Seconds per epoch of a kind of job on one dataset, and where the figure comes from."
+    s: float|None # Seconds per epoch (None: not known)
+    how: str # 'measured', 'probe', 'scaled' or 'none'
+    source: str # The runs or the probe it was read from
+
+def probe_file()->Path: return ROOT/OUT/'probe.json'
+
+def estimate(name:str, kind:str, runs:list, probes:dict)->Estimate:
+    "Seconds per epoch of a job of `kind` on dataset `name`: the median over the seeds of measured runs of the same setting, else a probe of it, else runs at another size scaled by the pixels."
+    d = DATASETS[name]
+    def pick(match:str):
+        for tier in PROXIES[kind]:
+            rs = [r for r in runs if r['kind'] in tier and _same(r['args'], d) == match]
+            if rs: return rs
+    rs = pick('exact')
+    if rs:
+        ss = [s for r in rs for s in r['s']]
+        return Estimate(statistics.median(ss), 'measured', f"median of {len(ss)} seed{'s' if len(ss) > 1 else ''} of {', '.join(str(r['path']) for r in rs)}")
+    p = probes.get(name, {}).get(kind)
+    if p and p.get('setting') == setting(name):
+        return Estimate(scaled(p), 'probe', f"probe {p['date']} ({p['device']}): one epoch of {p['job']} on --subset {p['subset']}, {p['train_s']:.1f} s for "
+                        f"{p['batches'][0]}+{p['batches'][1]} of {p['full_batches'][0]}+{p['full_batches'][1]} training+validation batches")
+    rs = pick('size')
+    if rs:
+        ss = [s * (d.size / r['args']['size'])**2 for r in rs for s in r['s']]
+        sizes = sorted({r['args']['size'] for r in rs})
+        return Estimate(statistics.median(ss), 'scaled', f"{', '.join(str(r['path']) for r in rs)} at {'/'.join(map(str, sizes))} px, "
+                        f"times ({d.size}/{sizes[0]})^2 for the pixels")
+    return Estimate(None, 'none', 'not measured: run --probe')
+
+def setting(name:str)->str:
+    "What a probe of dataset `name` depends on: its recipe."
+    return repr(DATASETS[name])
+
+def load_probes()->dict:
+    f = probe_file()
+    return json.loads(f.read_text()) if f.is_file() else {}
+
+# ---------------------------------------------------------------- the plan
+def hours(s:float|None)->str: return '?' if s is None else f'{s/3600:.1f}'
+
+def plan(js:list, runs:list, probes:dict)->list:
+    "`(job, estimate, CPU seconds or None)` for every job."
+    return [(j, e, None if e.s is None else e.s * j.epochs * len(j.seeds)) for j in js for e in [estimate(j.dataset, j.kind, runs, probes)]]
+
+def gpu_waves(js:list)->tuple:
+    "The jobs a GPU can run all at once (no teacher to wait for), and those that start once their dataset's teacher job has finished."
+    return [j for j in js if not j.loads_teacher], [j for j in js if j.loads_teacher]
+
+def print_plan(rows:list, checked:list|None=None):
+    "Every job, its command, folder and estimated CPU time; totals per dataset and overall; what a GPU runs in parallel."
+    for ds in dict.fromkeys(j.dataset for j,_,_ in rows):
+        d = DATASETS[ds]
+        print(f"\n== {ds}: {d.task}, teacher {d.teacher} ({d.teacher_epochs} epochs), students {', '.join(d.students)} ({d.epochs} epochs); {d.says}")
+        for j, e, s in (r for r in rows if r[0].dataset == ds):
+            spe = '?' if e.s is None else f'{e.s:,.0f}'
+            print(f"{j.name:<14} seeds {','.join(map(str, j.seeds))}  {len(j.seeds)} x {j.epochs} epochs x {spe} s/epoch ({e.how}) = {hours(s)} h"
+                  f"  -> {j.out}/\n    {j.command}")
+    print("\nEstimated CPU time (this 2-core machine, one job at a time; training only):")
+    tot, unknown = 0., 0
+    for ds in dict.fromkeys(j.dataset for j,_,_ in rows):
+        r = [x for x in rows if x[0].dataset == ds]
+        known = sum(s for _,_,s in r if s is not None); n_unk = sum(s is None for _,_,s in r)
+        tot += known; unknown += n_unk
+        print(f"  {ds:<15} {len(r):>3} jobs  {known/3600:8.1f} h" + (f"  (+ {n_unk} jobs not estimated: --probe)" if n_unk else ''))
+    print(f"  {'total':<15} {len(rows):>3} jobs  {tot/3600:8.1f} h  ({tot/86400:.1f} days)" + (f"  (+ {unknown} jobs not estimated)" if unknown else ''))
+    w1, w2 = gpu_waves([j for j,_,_ in rows])
+    print(f"\nOn a GPU: {len(w1)} jobs need no teacher file and can all run at once (every teacher job and the online runs: "
+          f"{', '.join(f'{j.dataset}/{j.name}' for j in w1)}); the other {len(w2)} load their dataset's teachers and can all run at once "
+          "as soon as that dataset's teacher job has finished its seeds (experiments/run_jobs.sh starts the lines with "
+          "--teacher_weights after the others; --lines prints them).")
+    print("Run a dataset's jobs on one device: its rows are paired seed by seed.")
+    if checked is not None:
+        bad = [(j, err) for j, err in checked if err]
+        print(f"\nkdml_train's request check: {len(checked) - len(bad)} of {len(checked)} commands pass" +
+              ''.join(f"\n  REFUSED {j.dataset}/{j.name}: {err}" for j, err in bad))
+
+def plan_markdown(rows:list, checked:list|None=None)->str:
+    "The plan as a markdown page (plan.md)."
+    L = ["# Distillation leaderboard: the plan (issue #24)", "",
+         "Written by `python tools/leaderboard.py --dry-run`; do not edit by hand. Every job trains seeds "
+         f"{', '.join(map(str, SEEDS))} into `{OUT}/<dataset>/<job>/`. The teacher job trains one teacher per seed alone "
+         "(`--method independent --offline`, which saves `teacher_seed{N}.pth`, not committed); every other offline job loads "
+         "it (`--teacher_weights`). Commit the results and these commands, not the weights.", "",
+         "## Datasets", "", "| dataset | task | teacher (epochs) | students (epochs) | batch | lr | size | options | why |", "|---|---|---|---|---|---|---|---|---|"]
+    for n, d in DATASETS.items():
+        L.append(f"| {n} | {d.task} | {d.teacher} ({d.teacher_epochs}) | {', '.join(d.students)} ({d.epochs}) | {d.bs} | {d.lr} | "
+                 f"{d.size or 'default'} | {f'`{shlex.join(d.options)}`' if d.options else '—'} | {d.says} |")
+    L += ["", "Teachers train for twice the students' epochs: trained for the students' epochs on the experiment pages, they were "
+          "within 0 to 4 points of the students trained alone. The teacher job's lone student (kdml_train trains at least one) "
+          "is not a result; the students alone are the `independent` job, which loads the teacher like every method.", "",
+          "## Methods", "", "| job | method | " + ' | '.join(DATASETS) + " |", "|---|---|" + '---|' * len(DATASETS)]
+    for m, spec in METHODS.items():
+        L.append(f"| {m} | {spec.says}{' (teacher online)' if spec.online else ''} | " +
+                 ' | '.join(f"`{spec.options[d.task]}`" if d.task in spec.options else '—' for d in DATASETS.values()) + ' |')
+    L += ["", "— : does not apply (kdml_train refuses it: detectors give no embeddings of whole images and score classes with a "
+          "sigmoid each; EMKD and CWD on logits need segmentation maps). Offline jobs add `--offline --teacher_weights "
+          f"{OUT}/<dataset>/teacher`, online ones `--online`.", "", "## Jobs", "",
+          "| dataset | job | seeds | epochs | s/epoch | from | CPU h | command |", "|---|---|---|---|---|---|---|---|"]
+    for j, e, s in rows:
+        L.append(f"| {j.dataset} | {j.name} | {','.join(map(str, j.seeds))} | {j.epochs} | {'?' if e.s is None else f'{e.s:,.0f}'} | "
+                 f"{e.how} | {hours(s)} | `{j.command}` |")
+    L += ["", "## Totals (CPU, one job at a time, training only)", "", "| dataset | jobs | CPU h | not estimated |", "|---|---|---|---|"]
+    for ds in dict.fromkeys(j.dataset for j,_,_ in rows):
+        r = [x for x in rows if x[0].dataset == ds]
+        L.append(f"| {ds} | {len(r)} | {sum(s for _,_,s in r if s is not None)/3600:.1f} | {sum(s is None for _,_,s in r)} |")
+    L.append(f"| total | {len(rows)} | {sum(s for _,_,s in rows if s is not None)/3600:.1f} | {sum(s is None for _,_,s in rows)} |")
+    L += ["", "## Where the seconds per epoch come from", "",
+          "`measured`: `train_s` / epochs of every seed of earlier runs on this 2-core CPU with the same data, networks, batch, "
+          "size and options (results.json rows whose `device` is the CPU), of the kind of run that costs alike (a run that "
+          "trained its teacher for the teacher job; one that loaded it for offline jobs; learning styles apart). `probe`: "
+          "`--probe`, one epoch on a `--subset`, scaled by the batches (a validation batch a third of a training one; its fixed "
+          "costs, the first batch and the loaders' start, make it err high). `scaled`: such runs "
+          "at another image size, times the ratio of the pixels. The runs ran on a shared machine: read the figures as "
+          "orders of magnitude.", "", "| dataset | kind of job | s/epoch | from | source |", "|---|---|---|---|---|"]
+    seen = {}
+    for j, e, _ in rows: seen.setdefault((j.dataset, j.kind), e)
+    for (ds, k), e in seen.items():
+        L.append(f"| {ds} | {k} | {'?' if e.s is None else f'{e.s:,.1f}'} | {e.how} | {e.source} |")
+    w1, w2 = gpu_waves([j for j,_,_ in rows])
+    L += ["", "## On a GPU", "", f"{len(w1)} jobs need no teacher file and can run at once: every teacher job and the online runs. "
+          f"The other {len(w2)} load their dataset's teachers and can all run at once when that teacher job has finished. "
+          "`python tools/leaderboard.py --lines | AT_ONCE=8 bash experiments/run_jobs.sh` (through `tools/device_run.sh`) "
+          "runs them in that order. Keep each dataset on one device: its rows are paired seed by seed."]
+    if checked is not None:
+        bad = [f"{j.dataset}/{j.name}: {err}" for j, err in checked if err]
+        L += ["", f"kdml_train's own request check (`plan_run`): {len(checked) - len(bad)} of {len(checked)} commands pass."] + [f"- REFUSED {b}" for b in bad]
+    return '\n'.join(L) + '\n'
+
+# ---------------------------------------------------------------- running
+def seeds_done(out:Path)->set:
+    "The seeds of which `out/results.csv` holds results."
+    f = ROOT/out/'results.csv'
+    if not f.is_file(): return set()
+    import csv
+    with open(f) as fh: return {int(r['seed']) for r in csv.DictReader(fh)}
+
+def teachers_ready(name:str)->bool:
+    "Whether the teacher job of dataset `name` has saved a teacher for every seed."
+    return all((ROOT/OUT/name/TEACHER/f'teacher_seed{s}.pth').is_file() for s in SEEDS)
+
+def finished(j:Job)->bool:
+    "Whether job `j` has results for all its seeds (and, for a teacher job, the teachers' weights)."
+    return set(j.seeds) <= seeds_done(j.out) and (j.kind != 'teacher' or teachers_ready(j.dataset))
+
+def kdml_train_exe()->list:
+    "How to call kdml_train: $KDML_TRAIN (as run_jobs.sh reads it), else the console script beside this Python."
+    if os.environ.get('KDML_TRAIN'): return shlex.split(os.environ['KDML_TRAIN'])
+    exe = Path(sys.executable).with_name('kdml_train')
+    return [str(exe) if exe.exists() else (shutil.which('kdml_train') or 'kdml_train')]
+
+def git(*args, tries:int=60)->subprocess.CompletedProcess:
+    "A git command in the repository, retried while another process holds the index lock."
+    for _ in range(tries):
+        r = subprocess.run(['git', *args], cwd=ROOT, capture_output=True, text=True)
+        if r.returncode == 0 or 'index.lock' not in r.stderr: return r
+        time.sleep(2)
+    return r
+
+def commit(j:Job)->bool:
+    "Commit the results and figures of job `j` (never weights), and only those files."
+    fs = [str(f.relative_to(ROOT)) for f in sorted((ROOT/j.out).iterdir()) if f.suffix in ('.csv', '.json', '.png')]
+    if not fs: return False
+    r = git('add', '--', *fs)
+    if r.returncode == 0:
+        r = git('commit', '-m', f"Leaderboard (#24): {j.dataset}/{j.name}, seeds {','.join(map(str, j.seeds))}\n\n{j.command}", '--', *fs)
+    if r.returncode != 0: print(f"commit of {j.out} failed: {r.stderr.strip() or r.stdout.strip()}", flush=True)
+    return r.returncode == 0
+
+def run(js:list, do_commit:bool=False)->int:
+    "Run the jobs one at a time, teachers first, each with --resume (an interrupted seed continues from its last epoch); finished jobs are skipped. 0 if all finished."
+    order = [j for j in js if j.kind == 'teacher'] + [j for j in js if j.kind != 'teacher']
+    failed = []
+    for j in order:
+        if finished(j): print(f"done     {j.out}", flush=True); continue
+        if j.kind == 'teacher' and set(j.seeds) <= seeds_done(j.out):
+            print(f"BLOCKED  {j.out}: its results are there but not the teachers' weights (never committed): move the folder "
+                  "away to train them again", flush=True); failed.append(j); continue
+        if j.loads_teacher and not teachers_ready(j.dataset):
+            print(f"waiting  {j.out}: the teachers of {j.dataset} are not trained", flush=True); failed.append(j); continue
+        (ROOT/j.out).parent.mkdir(parents=True, exist_ok=True)
+        print(f"start    {j.out}  {time.strftime('%Y-%m-%d %H:%M:%S')}\n    {j.command}", flush=True)
+        t0 = time.time()
+        with open(ROOT/f'{j.out}.log', 'a') as log:
+            rc = subprocess.run([*kdml_train_exe(), *j.args, '--resume'], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT).returncode
+        ok = rc == 0 and finished(j)
+        print(f"{'finished' if ok else f'FAILED rc={rc}'} {j.out} after {(time.time() - t0)/3600:.2f} h (log: {j.out}.log)", flush=True)
+        if not ok: failed.append(j); continue
+        if do_commit: commit(j)
+    print(f"{len(order) - len(failed)} of {len(order)} jobs finished" + ''.join(f"\n  not finished: {j.out}" for j in failed), flush=True)
+    return 1 if failed else 0
+
+def lines(js:list)->str:
+    "Job lines for experiments/run_jobs.sh ('OUTDIR ARGS'; it adds --out OUTDIR and starts the lines with --teacher_weights last)."
+    res = []
+    for j in js:
+        a = list(j.args); i = a.index('--out'); del a[i:i+2]
+        res.append(shlex.join([str(j.out), *a, '--resume']))
+    return '\n'.join(res)
+
+# ---------------------------------------------------------------- the probe
+PROBED = {'teacher': TEACHER, 'offline': 'kd', 'styles_offline': 'styles_mse', 'online': 'kd_ml_online', 'styles_online': 'styles_online'}  # the job timed for each kind
+VALID_COST = 1/3  # a validation batch, forward passes only, against a training batch (forward and backward: about three)
+
+def epoch_batches(name:str, subset:int|None)->tuple:
+    "Training and validation batches an epoch of dataset `name` has (with --subset `subset`)."
+    d, t = DATASETS[name], _train()
+    ss = d.options[d.options.index('--split_seed') + 1] if '--split_seed' in d.options else None
+    dls = t.task_dls(d.task, d.data, bs=d.bs, size=d.size, subset=subset, seed=0, split_seed=None if ss is None else int(ss))
+    return len(dls.train), len(dls.valid)
+
+def scaled(p:dict)->float:
+    "Seconds of a full epoch from a probe `p`: its seconds times the full epoch's batches over the probe's, a validation batch counted as `VALID_COST` of a training one."
+    w = lambda tr, va: tr + VALID_COST*va
+    return p['train_s'] * w(*p['full_batches']) / w(*p['batches'])
+
+def probe(names:list, subset:int)->dict:
+    "Time one epoch of each kind of job of each dataset on `subset` items (seed 0, in this process), to be scaled to the full epoch (`scaled`); merged into probe.json."
+    t, probes = _train(), load_probes()
+    for name in names:
+        full, part = epoch_batches(name, None), epoch_batches(name, subset)
+        if part[0] >= full[0]:
+            print(f"{name}: --subset {subset} does not shrink its epoch ({full[0]} training batches): not probed"); continue
+        js = {j.name: j for j in jobs([name])}
+        with tempfile.TemporaryDirectory() as tmp:
+            for kind, job in PROBED.items():
+                j = js[job]
+                a = parse(j.args)
+                a.update(epochs=1, seeds='0', subset=subset, out=str(Path(tmp)/j.name), resume=False, overwrite=False)
+                if a.get('teacher_weights'): a['teacher_weights'] = str(Path(tmp)/TEACHER)
+                print(f"probe {name}/{kind} ({j.name}): 1 epoch, --subset {subset}", flush=True)
+                try:
+                    with redirect_stdout(sys.stderr): t.kdml_train(**a)
+                except SystemExit as e:
+                    if e.code: raise RuntimeError(f"probe of {name}/{j.name} failed (kdml_train exit {e.code}): see above") from None
+                train_s = json.loads((Path(tmp)/j.name/'results.json').read_text())['rows'][0]['train_s']
+                p = probes.setdefault(name, {})[kind] = dict(train_s=train_s, batches=part, full_batches=full, subset=subset, job=j.name,
+                                                             date=date.today().isoformat(), setting=setting(name), device=t.environment()['device'])
+                print(f"  {train_s:.1f} s for {part[0]}+{part[1]} batches (training+validation) -> {scaled(p):,.0f} s an epoch of {full[0]}+{full[1]}", flush=True)
+    probe_file().parent.mkdir(parents=True, exist_ok=True)
+    probe_file().write_text(json.dumps(probes, indent=1))
+    return probes
+
+# ----------------------------------------------------------------
+def main(argv=None)->int:
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument('--dry-run', action='store_true', help='print every job and its estimated CPU time; write the plan (--plan)')
+    g.add_argument('--run', action='store_true', help='run the jobs one at a time, teachers first, each with --resume')
+    g.add_argument('--probe', action='store_true', help='time one epoch of each kind of job on a --subset (datasets without measurements)')
+    g.add_argument('--lines', action='store_true', help='print the job lines of experiments/run_jobs.sh (a GPU: many at once)')
+    p.add_argument('--only', action='append', choices=list(DATASETS), help='only this dataset (repeatable)')
+    p.add_argument('--plan', default=str(ROOT/OUT/'plan.md'), help='where --dry-run writes the plan (default: %(default)s)')
+    p.add_argument('--no-check', action='store_true', help="--dry-run: skip kdml_train's request check of every command")
+    p.add_argument('--commit', action='store_true', help="--run: commit each job's results and figures as it finishes")
+    p.add_argument('--subset', type=int, default=256, help='--probe: items (or images) of the timed epoch (default: %(default)s)')
+    a = p.parse_args(argv)
+    js = jobs(a.only)
+    if a.lines: print(lines(js)); return 0
+    if a.run: return run(js, a.commit)
+    runs = measured_runs()
+    if a.probe:  # by default the datasets with a kind of job that no run measured
+        probe(a.only or [n for n in DATASETS if any(estimate(n, k, runs, {}).how != 'measured' for k in KINDS)], a.subset)
+    rows = plan(js, runs, load_probes())
+    checked = None if a.no_check else check_all(js)
+    print_plan(rows, checked)
+    Path(a.plan).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.plan).write_text(plan_markdown(rows, checked))
+    print(f"\nplan written to {Path(a.plan).resolve().relative_to(ROOT) if Path(a.plan).resolve().is_relative_to(ROOT) else a.plan}")
+    return 0 if checked is None or not any(err for _, err in checked) else 1
+
+if __name__ == '__main__': sys.exit(main())
