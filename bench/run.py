@@ -1,4 +1,4 @@
-"""kdml_nb benchmarks: what distillation costs. Run: `python bench/run.py` (about 37 minutes on 2 CPU cores; section 7 takes 16 of them).
+"""kdml_nb benchmarks: what distillation costs. Run: `python bench/run.py` (about 42 minutes on 2 CPU cores; section 7 takes 16 of them, section 10 about 4).
 
 Never part of the test suite. Every comparison is measured side by side in one run, the variants alternated
 step by step (each step is a one-batch epoch, so fastai's per-fit work is outside the timed step) to cancel machine
@@ -37,6 +37,22 @@ drift; times are medians over `--steps` training steps after two warm-up rounds.
    losses agree. Each child trains `TD_EPOCHS` epochs, each timed (wall and CPU), with `TD_THREADS` threads (one: the
    machine is shared); resident memory is sampled after each loss and after each optimizer step, beside the process's
    `getrusage` high-water mark. Each variant in a fresh process, alternated over `--rounds` rounds.
+10. losses (`--only losses`; issue #22): each distillation loss's training step against plain KD's on the same cohort,
+   as a ratio (goal <= `LS_GOAL` for every loss but CRD). An offline (frozen) ResNet-18-style teacher and two students
+   (the small CNN, ResNet-10-style), one PneumoniaMNIST batch of 128 (`dls.train.n`: the same items every step), the
+   teacher's predictions with KD (the baseline), KD with logit standardisation, DKD, DIST; its 'auto' map with MSE, AT,
+   CWD (`feature_kd`; MSE and CWD through a 1x1 adapter, trained too); its penultimate embedding with RKD, PKT, SP and
+   CRD (`relation_kd`, CRD at its default nce_k=16384 and at 4096; its banks hold the whole training split). Then a
+   segmentation cohort (U-Net teacher, small and tiny U-Nets, one Kvasir-SEG batch of 8 at 80 px): KD per pixel (its
+   baseline), DKD per pixel, CWD and EMKD on the 'auto' maps. What is timed is the whole training step (forward of
+   every member, the losses, backward, optimizer step) of the same batch, each variant a `cohort_learner` from the same
+   initial weights; so the ratio is the step's, and a loss that brings an adapter brings its forward and backward too.
+   Each cohort runs in a fresh process with one thread, its variants alternated step by step (`step_times`, rotated so
+   each takes every place in the order), `LS_STEPS` steps after `LS_WARMUP` warm-up rounds (CRD, 7 to 23 times as slow,
+   in every `LS_CRD_EVERY`th round), `LS_ROUNDS` processes a cohort, alternated. `ratio`: median CPU time of the step over
+   KD's (CPU time, not wall: on the shared cores a step also waits for other processes); `wall_ratio` beside it. Then
+   each variant's distillation terms alone (`term_cost`: forward and backward of every flow's term, adapters included,
+   on the tensors its flows compare for that batch; CRD's not), to say where a step's extra time goes.
 `--only` runs some sections and keeps the others' figures already in the results file.
 Writes `bench/results.json`, which `nbs/07_benchmarks.ipynb` turns into a table and a bar chart.
 """
@@ -51,18 +67,18 @@ from fastai.vision.all import *
 from kdml_nb.data import medmnist_dls
 from kdml_nb.models import make_model, n_params
 from kdml_nb.cohort import cohort_learner
-from kdml_nb.distill import FeatureAlign, PeerDistill, TeacherDistill, kd, kd_ml, learning_styles, LayerPair
+from kdml_nb.distill import FeatureAlign, PeerDistill, TeacherDistill, kd, kd_ml, learning_styles, LayerPair, feature_kd, relation_kd
 from kdml_nb.train import throughput
 
 torch.set_num_threads(2)
 BS = 128
 
 class StepTimer(Callback):
-    "Wall time of each training step (forward, losses, backward, optimizer step), after the batch is loaded."
+    "Wall time (`times`) and the process's CPU time (`cpu`) of each training step (forward, losses, backward, optimizer step), after the batch is loaded."
     order = 1000  # last in before_batch and in after_batch
-    def __init__(self): self.times = []
-    def before_batch(self): self.t0 = time.perf_counter()
-    def after_batch(self): self.times.append(time.perf_counter() - self.t0)
+    def __init__(self): self.times, self.cpu = [], []
+    def before_batch(self): self.t0, self.c0 = time.perf_counter(), time.process_time()
+    def after_batch(self): self.times.append(time.perf_counter() - self.t0); self.cpu.append(time.process_time() - self.c0)
     def before_validate(self): raise CancelValidException()
 
 def bench_dls(n_batches=1):
@@ -72,16 +88,22 @@ def plain(dls, model):
     "The plain fastai Learner of one network."
     return Learner(dls, model, loss_func=CrossEntropyLossFlat())
 
-def timed_rounds(learners:dict, steps:int, warmup:int=2)->dict:
-    "Alternate the learners step by step (one-batch epochs); median step time of each after `warmup` rounds."
-    timers = {k: StepTimer() for k in learners}
+def step_times(learners:dict, steps:int, warmup:int=2, rotate:bool=False, every:dict|None=None)->dict:
+    "Alternate the learners step by step (one-batch epochs); the `StepTimer` of each, holding the steps after `warmup` rounds. `rotate`: round r starts with the r-th learner, so each takes every place in the order; `every`: `{name: n}`, a slow learner that runs in the warm-up rounds and then in every n-th round only."
+    timers, every = {k: StepTimer() for k in learners}, every or {}
     for l,t in zip(learners.values(), timers.values()): l.add_cb(t)
+    names = list(learners)
     for r in range(warmup + steps):
         if r == warmup:
-            for t in timers.values(): t.times = []
-        for l in learners.values():
-            with l.no_bar(), l.no_logging(): l.fit(1, 1e-3)
-    return {k: float(np.median(t.times)) for k,t in timers.items()}
+            for t in timers.values(): t.times, t.cpu = [], []
+        for k in (names[r % len(names):] + names[:r % len(names)] if rotate else names):
+            if r >= warmup and (r - warmup) % every.get(k, 1): continue
+            with learners[k].no_bar(), learners[k].no_logging(): learners[k].fit(1, 1e-3)
+    return timers
+
+def timed_rounds(learners:dict, steps:int, warmup:int=2)->dict:
+    "Alternate the learners step by step (one-batch epochs); median step time of each after `warmup` rounds."
+    return {k: float(np.median(t.times)) for k,t in step_times(learners, steps, warmup).items()}
 
 def cohort_overhead(dls, steps):
     "1. The cohort step against the sum of its members' plain steps."
@@ -133,10 +155,19 @@ CK_STEPS, CK_WRITES = 3, 3  # the checkpoint section: timed training steps (afte
 TD_DATA = '/tmp/kdml_bench_torchdistill_data.pt'  # the batches and initial weights both children load
 TD_LR, TD_MOM, TD_T, TD_EPOCHS = 0.01, 0.9, 4., 3  # SGD with momentum in both; KD temperature; epochs each child trains (each timed)
 TD_THREADS = 1  # both children: with other work on the 2 shared cores, 2-thread epochs took 8 to 23 times as long as alone, up to twice as long from one round to the next
+LS_CLS = ('resnet18', ('cnn', 'resnet10'))  # the classification cohort of section 10: offline teacher, students (PneumoniaMNIST, batch BS)
+LS_SEG = ('unet', ('unet_small', 'unet_tiny'))  # the segmentation cohort: Kvasir-SEG resized to LS_SEG_SIZE, batch LS_SEG_BS
+LS_SEG_SIZE, LS_SEG_BS, LS_SEG_N = 80, 8, 40  # polyp images at 80 px, batch 8, 40 images drawn (one batch of them is trained on)
+LS_STEPS, LS_WARMUP, LS_THREADS, LS_GOAL = 12, 2, 1, 1.03  # rounds a child times after its warm-up rounds; threads; the goal for every loss but CRD
+LS_CRD_EVERY = 6  # CRD's steps take 7 (K=4096) to 23 or more (K=16384) times KD's: timed in every 6th round only (2 steps a child)
+LS_TERM_REPS = 10  # the terms of a variant alone, timed after the steps
+LS_ROUNDS = 2  # child processes per cohort, alternated (the section's own: `--rounds` is for sections 2, 6 and 9)
 SECTION_META = {'detect': dict(batch=DET_BS, size=DET_SIZE, data='bccd'), 'heap': dict(batch=HEAP_BS, data='drive', steps=HEAP_STEPS),
                 'channels': dict(data='bccd, drive, pneumoniamnist', steps=CL_STEPS),
                 'checkpoint': dict(data='pneumoniamnist, drive, bccd (each task\'s default run)', steps=CK_STEPS, batch='per task'),
-                'torchdistill': dict(data='pneumoniamnist (training split, no augmentation)', steps=f'{TD_EPOCHS} epochs a child', threads=TD_THREADS, torchdistill='1.1.5')}  # where a section's data differ from the top level's
+                'torchdistill': dict(data='pneumoniamnist (training split, no augmentation)', steps=f'{TD_EPOCHS} epochs a child', threads=TD_THREADS, torchdistill='1.1.5'),
+                'losses': dict(data=f'pneumoniamnist (batch {BS}); kvasir-seg at {LS_SEG_SIZE} px (batch {LS_SEG_BS})', batch=f'{BS}; {LS_SEG_BS}', threads=LS_THREADS,
+                               steps=f'{LS_STEPS} a child after {LS_WARMUP} warm-up rounds (CRD: every {LS_CRD_EVERY}th)', rounds=LS_ROUNDS)}  # where a section's data differ from the top level's
 
 def detect_overhead(steps):
     "5. Detection cohorts: one cohort step against the sum of its members' plain steps."
@@ -220,6 +251,14 @@ class RSSPeak(Callback):
     def __init__(self): self.peak = 0.
     def after_loss(self): self.peak = max(self.peak, rss_mb())
     def after_backward(self): self.peak = max(self.peak, rss_mb())
+
+class StepRSS(Callback):
+    "Resident memory that a training step adds while its graph is alive: RSS after the loss (every term added) minus RSS before the batch; and the step's system (kernel) CPU time. Small tensors reuse heap pages the process already holds; what shows is the large temporaries (glibc maps blocks above its mmap threshold, at most 32 MB, afresh each time, and the kernel zeroes their pages)."
+    order = StepTimer.order - 1  # after every callback's terms
+    def __init__(self): self.growth, self.sys = [], []
+    def before_batch(self): self.r0, self.s0 = rss_mb(), os.times().system
+    def after_loss(self): self.growth.append(rss_mb() - self.r0)
+    def after_batch(self): self.sys.append(os.times().system - self.s0)
 
 def kd_child(which:str, out:str):
     "2, in a fresh process: one epoch of offline KD (teacher resnet18 -> student cnn) with kdml_nb or fasterai."
@@ -379,6 +418,112 @@ def torchdistill_child(which:str, out:str):
         student_sum=float(sum(p.double().sum() for p in S.parameters())), teacher_params_with_grad=grads,
         teacher_unchanged=all(torch.equal(v, T0[k]) for k,v in T.state_dict().items()))))
 
+def loss_variants(task:str, students:list)->dict:
+    "10. `{name: callbacks}` of the losses timed on `task`'s cohort: plain KD (the baseline, first) and every other loss in its place."
+    if task == 'segment':  # dense outputs and maps: KD and DKD per pixel, CWD and EMKD on the 'auto' maps
+        return {'kd': kd(), 'dkd': kd(loss='dkd'), 'cwd': feature_kd(students, loss='cwd'), 'emkd': feature_kd(students, loss='emkd')}
+    return {'kd': kd(), 'kd_logit_std': kd(params=dict(logit_std=True)), 'dkd': kd(loss='dkd'), 'dist': kd(loss='dist'),
+            **{l: feature_kd(students, loss=l) for l in ('mse', 'at', 'cwd')}, **{l: relation_kd(loss=l) for l in ('rkd', 'pkt', 'sp')},
+            'crd_16384': relation_kd(loss='crd'), 'crd_4096': relation_kd(loss='crd', params=dict(nce_k=4096))}
+
+def term_cost(learn, xb:Tensor, yb:Tensor, reps:int=LS_TERM_REPS)->float:
+    "10. Median CPU seconds of one variant's distillation terms alone (every flow's, forward and backward, adapters included), on the tensors its flows compare for batch `xb`: where the step's extra time goes."
+    from kdml_nb.distill import FeatureAlign, RelationDistill, flow_inputs, embedding
+    cohort, keep, hooks = learn.model.train(), {}, []
+    cbs = [cb for cb in learn.cbs if isinstance(cb, (TeacherDistill, FeatureAlign, RelationDistill))]
+    for f in learn.knowledge_flows():
+        for side in ('source', 'target'):
+            ref = f.ref(side)
+            if f.kind != 'predictions' and ref not in keep:
+                keep[ref] = None
+                def _keep(m, i, o, ref=ref): keep[ref] = i[0] if ref.endswith(':in') else o
+                hooks.append(cohort.layer(ref.removesuffix(':in')).register_forward_hook(_keep))
+    with torch.no_grad(): preds = cohort(xb)
+    for h in hooks: h.remove()
+    learn.xb, learn.yb = (xb,), (yb,)  # what `flow_inputs` reads: the targets, the mask, its void label
+    ins, leaf = flow_inputs(learn), lambda x: x.detach().float().requires_grad_()
+    def terms():
+        tot = 0.
+        for cb in cbs:
+            for f in cb.flows():
+                if isinstance(cb, TeacherDistill): o = leaf(preds[f.target]); tot = tot + f(o, preds[f.source], **flow_inputs(learn, o, 'softmax'))
+                elif isinstance(cb, FeatureAlign): tot = tot + cb.map_term(f, keep[f.ref('source')], leaf(keep[f.ref('target')]), None, ins.get('labels'), ins.get('void'))
+                else: tot = tot + f(embedding(leaf(keep[f.ref('target')])), embedding(keep[f.ref('source')]))
+        tot.backward()
+    ts = []
+    for r in range(2 + reps):
+        c0 = time.process_time(); terms(); ts.append(time.process_time() - c0)
+    return float(np.median(ts[2:]))
+
+def losses_child(task:str, out:str):
+    "10, in a fresh process with one thread: every loss of `loss_variants` on one cohort (same teacher, students, batch), alternated step by step."
+    torch.set_num_threads(LS_THREADS)
+    from kdml_nb.data import polyp_dls
+    from kdml_nb.distill import memory_key
+    if task == 'segment': dls, bs, (t, ss) = polyp_dls(size=LS_SEG_SIZE, bs=LS_SEG_BS, n=LS_SEG_N, num_workers=0), LS_SEG_BS, LS_SEG
+    else: dls, bs, (t, ss) = medmnist_dls('pneumoniamnist', bs=BS, num_workers=0), BS, LS_CLS
+    n_data = len(dls.train_ds)  # what CRD's banks hold: the whole training split
+    dls.train.n = bs  # one batch an epoch, the same items for every variant (the step timer cancels validation)
+    xb, yb = (b.as_subclass(Tensor) for b in dls.one_batch())
+    c_in, n_out = xb.shape[1], len(dls.codes) if task == 'segment' else len(dls.vocab)
+    set_seed(0)
+    ms = {k: make_model(a, c_in=c_in, n_out=n_out) for k,a in zip(['teacher', *ss], [t, *ss])}
+    learners = {}
+    for name, cbs in loss_variants(task, list(ss)).items():
+        set_seed(0)
+        learners[name] = cohort_learner(dls, teacher=deepcopy(ms['teacher']), students={s: deepcopy(ms[s]) for s in ss}, cbs=cbs,
+                                        offline=True, teacher_weights=True)
+    mem = {k: StepRSS() for k in learners}
+    for k,l in learners.items(): l.add_cb(mem[k])
+    t0 = time.perf_counter()
+    timers = step_times(learners, LS_STEPS, LS_WARMUP, rotate=True, every={k: LS_CRD_EVERY for k in learners if k.startswith('crd')})
+    res = dict(task=task, batch=bs, n_data=n_data, members=[t, *ss], threads=torch.get_num_threads(), load_1min=os.getloadavg()[0],
+               wall_s=time.perf_counter() - t0, variants={})
+    for name, l in learners.items():
+        ad, fs = l.model.adapters, l.knowledge_flows()
+        crd = [ad[memory_key(f)] for f in fs if f.loss == 'crd']  # CRD's memory of each student: heads and two banks
+        res['variants'][name] = dict(step_s=timers[name].times, cpu_s=timers[name].cpu, step_rss_mb=mem[name].growth[LS_WARMUP:], sys_s=mem[name].sys[LS_WARMUP:],
+            terms_cpu_s=None if crd else term_cost(l, xb, yb),  # CRD's terms are nearly its whole step: not timed apart
+            flows=[f'{f.source}->{f.target}: {f.detail}' for f in fs],
+            adapter_params=sum(p.numel() for p in ad.parameters()),  # trained beside the students: adapters of mse and cwd, CRD's heads
+            **(dict(nce_k=crd[0].nce_k, feat_dim=crd[0].feat_dim, bank_rows=crd[0].n_data, memories=len(crd),
+                    bank_mb=sum(b.numel()*b.element_size() for m in crd for b in (m.memory_s, m.memory_t))/2**20) if crd else {}))
+    Path(out).write_text(json.dumps(res))
+
+def loss_costs(rounds:int)->dict:
+    "10. Each loss's training step against plain KD's on the same cohort: both cohorts' children alternated over `rounds` rounds."
+    runs = alternate_children('losses', ['classify', 'segment'], rounds)
+    res = dict(goal=LS_GOAL, steps=LS_STEPS, warmup=LS_WARMUP, crd_every=LS_CRD_EVERY, rounds=rounds)
+    for task, rs in runs.items():
+        med = lambda k, v, i=None: float(np.median([x for r in (rs if i is None else rs[i:i+1]) for x in r['variants'][v][k]]))
+        vs, r0 = {}, rs[0]
+        for v, d in r0['variants'].items():
+            vs[v] = dict(flows=d['flows'], adapter_params=d['adapter_params'], steps=sum(len(r['variants'][v]['cpu_s']) for r in rs),
+                         cpu_s=med('cpu_s', v), step_s=med('step_s', v), step_rss_mb=med('step_rss_mb', v), sys_s=med('sys_s', v),
+                         **{k: d[k] for k in ('nce_k', 'feat_dim', 'bank_rows', 'memories', 'bank_mb') if k in d})
+            vs[v]['ratio'] = vs[v]['cpu_s']/med('cpu_s', 'kd')  # CPU time: what the step computes, without the waits for a shared core
+            vs[v]['wall_ratio'] = vs[v]['step_s']/med('step_s', 'kd')
+            vs[v]['round_ratios'] = [med('cpu_s', v, i)/med('cpu_s', 'kd', i) for i in range(len(rs))]
+            tc = [r['variants'][v]['terms_cpu_s'] for r in rs]
+            vs[v]['terms_cpu_s'] = None if None in tc else float(np.median(tc))  # the terms alone, median over the processes
+            if 'nce_k' in d:  # one student's memory, and the bank rows one step gathers (both banks: K negatives and the positive of each item)
+                vs[v]['bank_mb_per_student'] = d['bank_rows']*d['feat_dim']*2*4/2**20
+                vs[v]['gathered_mb_per_student'] = r0['batch']*(d['nce_k'] + 1)*d['feat_dim']*2*4/2**20
+        res[task] = dict(batch=r0['batch'], members=r0['members'], n_data=r0['n_data'], threads=r0['threads'],
+                         load_1min=[r['load_1min'] for r in rs], child_wall_s=[r['wall_s'] for r in rs], variants=vs)
+    return res
+
+def print_losses(ls:dict):
+    "10. The ratios as a table."
+    print(f"{'cohort':9} {'loss':13} {'step ms (CPU)':>13} {'ratio':>6} {'wall':>6} {'rounds':>13} {'terms ms':>9} {'step MB':>8}  goal <= {ls['goal']} (not CRD)")
+    for task in ('classify', 'segment'):
+        for v, d in ls[task]['variants'].items():
+            rr = '/'.join(f'{x:.3f}' for x in d['round_ratios'])
+            tm = f"{1000*d['terms_cpu_s']:9.2f}" if d['terms_cpu_s'] is not None else f"{'-':>9}"
+            crd = (f"  K={d['nce_k']}: bank {d['bank_mb_per_student']:.1f} MB a student, gathers {d['gathered_mb_per_student']:.0f} MB a student"
+                   f" a step, {100*d['sys_s']/d['cpu_s']:.0f}% of its CPU time in the kernel") if 'nce_k' in d else ''
+            print(f"{task:9} {v:13} {1000*d['cpu_s']:13.1f} {d['ratio']:6.3f} {d['wall_ratio']:6.3f} {rr:>13} {tm} {d['step_rss_mb']:8.1f}{crd}")
+
 def vs_torchdistill(rounds:int):
     "9. kdml_nb offline KD against torchdistill's `DistillationBox` (same teacher, student, batches, SGD), alternating fresh processes."
     td_data()
@@ -405,16 +550,17 @@ if __name__ == '__main__':
     p.add_argument('--steps', type=int, default=40)
     p.add_argument('--rounds', type=int, default=3)
     p.add_argument('--out', default=str(Path(__file__).parent/'results.json'))
-    p.add_argument('--only', default='overhead,fasterai,features,inference,detect,heap,channels,checkpoint,torchdistill')
-    p.add_argument('--kd-child'); p.add_argument('--heap-child'); p.add_argument('--torchdistill-child'); p.add_argument('--child-out')
+    p.add_argument('--only', default='overhead,fasterai,features,inference,detect,heap,channels,checkpoint,torchdistill,losses')
+    p.add_argument('--kd-child'); p.add_argument('--heap-child'); p.add_argument('--torchdistill-child'); p.add_argument('--losses-child'); p.add_argument('--child-out')
     a = p.parse_args()
     if a.kd_child: kd_child(a.kd_child, a.child_out); sys.exit(0)
     if a.heap_child: heap_child(a.heap_child, a.child_out); sys.exit(0)
     if a.torchdistill_child: torchdistill_child(a.torchdistill_child, a.child_out); sys.exit(0)
+    if a.losses_child: losses_child(a.losses_child, a.child_out); sys.exit(0)
     meta = dict(date=str(date.today()), command='python bench/run.py ' + ' '.join(sys.argv[1:]), torch=torch.__version__,
                 threads=torch.get_num_threads(), cpus=os.cpu_count(), batch=BS, steps=a.steps)
     only = a.only.split(',')
-    sections = ['overhead', 'fasterai', 'features', 'inference', 'detect', 'heap', 'channels', 'checkpoint', 'torchdistill']
+    sections = ['overhead', 'fasterai', 'features', 'inference', 'detect', 'heap', 'channels', 'checkpoint', 'torchdistill', 'losses']
     unknown = set(only) - set(sections)
     if unknown: p.error(f"unknown sections {sorted(unknown)}: use {', '.join(sections)}")
     # a partial run keeps the other sections of the results file; each section records the run that measured it
@@ -437,6 +583,9 @@ if __name__ == '__main__':
         print(f"kdml_nb / torchdistill, offline KD: time per epoch {td['time_ratio']:.3f} (first epoch {td['first_epoch_ratio']:.3f}, CPU time "
               f"{td['cpu_ratio']:.3f}, median step {td['step_ratio']:.3f}); peak RSS during training {td['peak_rss_ratio']:.3f}, process RSS "
               f"high-water mark {td['maxrss_ratio']:.3f}, RSS growth during training {td['rss_growth_ratio']:.3f} (goal <= 1.0 for time and peak memory)")
+    if 'losses' in only:
+        t1 = time.time()
+        res['losses'] = loss_costs(LS_ROUNDS); res['losses']['wall_s'] = time.time() - t1; print_losses(res['losses'])
     if len(only) == len(sections) or 'wall_s' not in res: res['wall_s'] = time.time() - t0
     meta['wall_s'] = time.time() - t0
     Path(a.out).write_text(json.dumps(res, indent=1))
