@@ -903,16 +903,23 @@ def _print_table(summ:pd.DataFrame, task:str):
 
 class _FolderLock:
     "An exclusive lock on a run's output folder (POSIX `flock`); a folder it created and left empty is removed on release."
-    def __init__(self, path:Path):
+    def __init__(self,
+        path:Path, # The run's output folder
+        wait_s:int=10, # Seconds to wait for a lock held by a run that is ending
+    ):
         self.path, self.created, self.fd = path, not path.exists(), None
         if path.exists() and not path.is_dir(): raise ValueError(f"--out {path} is a file: give a folder.")
         path.mkdir(parents=True, exist_ok=True)
         if fcntl is None: return  # no flock (Windows): no protection, as before
         self.fd = os.open(path, os.O_RDONLY)
-        try: fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self.release()
-            raise ValueError(f"another kdml_train is writing into {path}: wait for it to finish or give another --out.") from None
+        # a killed run's DataLoader workers share its lock until they notice and exit (a few seconds): wait for them
+        for wait in (*[0.25]*(4*wait_s), None):
+            try: fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB); break
+            except BlockingIOError:
+                if wait is None:
+                    self.release()
+                    raise ValueError(f"another kdml_train is writing into {path}: wait for it to finish or give another --out.") from None
+                time.sleep(wait)
     def release(self):
         if self.fd is not None: os.close(self.fd); self.fd = None
         if self.created and self.path.is_dir() and not any(self.path.iterdir()): self.path.rmdir()

@@ -89,7 +89,7 @@ def test_finished_run_is_kept(tmp_path):
     assert [p.name for p in (tmp_path/'run').iterdir()] == ['results.csv'] and (tmp_path/'run'/'results.csv').read_text() == 'an earlier run'
 
 def test_busy_output_folder(tmp_path):
-    "A second run into a folder that a run is writing stops at once, and leaves the folder as it was."
+    "A second run into a folder that a run is writing stops (after waiting a few seconds for a run that is ending), and leaves the folder as it was."
     from kdml_nb.train import _FolderLock
     lock = _FolderLock(tmp_path/'run')
     try:
