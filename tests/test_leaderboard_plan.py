@@ -95,3 +95,11 @@ def test_lines_for_run_jobs():
         w = shlex.split(l)
         assert w[0] == str(j.out) and '--out' not in w and w[-1] == '--resume'
         assert ('--teacher_weights' in w) == j.loads_teacher
+
+def test_only_leaves_the_plan_alone():
+    "A dry run of one dataset prints its jobs but does not replace the plan of all four with its part."
+    plan = lb.ROOT/lb.OUT/'plan.md'
+    before = plan.read_text()
+    with redirect_stdout(io.StringIO()) as buf: rc = lb.main(['--dry-run', '--no-check', '--only', 'drive'])
+    assert rc == 0 and 'experiments/leaderboard/drive/teacher/' in buf.getvalue() and 'plan written' not in buf.getvalue()
+    assert plan.read_text() == before

@@ -471,7 +471,8 @@ def main(argv=None)->int:
     g.add_argument('--probe', action='store_true', help='time one epoch of each kind of job on a --subset (datasets without measurements)')
     g.add_argument('--lines', action='store_true', help='print the job lines of experiments/run_jobs.sh (a GPU: many at once)')
     p.add_argument('--only', action='append', choices=list(DATASETS), help='only this dataset (repeatable)')
-    p.add_argument('--plan', default=str(ROOT/OUT/'plan.md'), help='where --dry-run writes the plan (default: %(default)s)')
+    p.add_argument('--plan', default=None, help='where --dry-run writes the plan (default: experiments/leaderboard/plan.md, and '
+                                                 'not at all with --only, which would leave out the other datasets)')
     p.add_argument('--no-check', action='store_true', help="--dry-run: skip kdml_train's request check of every command")
     p.add_argument('--commit', action='store_true', help="--run: commit each job's results and figures as it finishes")
     p.add_argument('--subset', type=int, default=256, help='--probe: items (or images) of the timed epoch (default: %(default)s)')
@@ -485,6 +486,8 @@ def main(argv=None)->int:
     rows = plan(js, runs, load_probes())
     checked = None if a.no_check else check_all(js)
     print_plan(rows, checked)
+    if a.plan is None and a.only: return 0 if checked is None or not any(err for _, err in checked) else 1
+    a.plan = a.plan or str(ROOT/OUT/'plan.md')
     Path(a.plan).parent.mkdir(parents=True, exist_ok=True)
     Path(a.plan).write_text(plan_markdown(rows, checked))
     print(f"\nplan written to {Path(a.plan).resolve().relative_to(ROOT) if Path(a.plan).resolve().is_relative_to(ROOT) else a.plan}")
