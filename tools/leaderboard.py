@@ -74,9 +74,14 @@ ALL = ('classify', 'segment', 'detect')
 SOFTMAX = ('classify', 'segment')  # detectors score classes with a sigmoid each: no DKD, DIST or logit standardisation
 def every(opts:str, tasks=ALL)->dict: return {t: opts for t in tasks}
 
-METHODS = {
+METHODS = {  # in the order --run runs them: the baseline and the two papers' comparisons first, then the other losses, the online runs last
     'independent': Method('students alone: the baseline each row is paired with, seed by seed', every('--method independent')),
     'kd': Method('KD (Hinton et al., 2015)', every('--method kd --kd_loss kd')),
+    'dml': Method('deep mutual learning between the students (Zhang et al., CVPR 2018); the teacher only evaluated', every('--method ml')),
+    'kd_ml': Method('KD + peer mutual learning (Niyaz & Bathula, ISBI 2022)', every('--method kd_ml')),
+    'styles_mse': Method('learning styles (Niyaz, Sambyal & Bathula, 2022), MSE feature flows', every('--method styles --feat_loss mse')),
+    'styles_at': Method('learning styles, attention-transfer feature flows', every('--method styles --feat_loss at')),
+    'styles_cwd': Method('learning styles, CWD feature flows', every('--method styles --feat_loss cwd')),
     'dkd': Method("DKD (Zhao et al., CVPR 2022); its code's warm-up, 20 of 240 epochs, is one epoch here",
                   every('--method kd --kd_loss dkd --warmup 1', SOFTMAX)),
     'dist': Method('DIST (Huang et al., NeurIPS 2022)', every('--method kd --kd_loss dist', SOFTMAX)),
@@ -91,11 +96,6 @@ METHODS = {
     'pkt': Method('PKT (Passalis & Tefas, ECCV 2018)', every('--method rel --rel_loss pkt', SOFTMAX)),
     'sp': Method('SP (Tung & Mori, ICCV 2019)', every('--method rel --rel_loss sp', SOFTMAX)),
     'crd': Method('CRD (Tian et al., ICLR 2020)', every('--method rel --rel_loss crd', SOFTMAX)),
-    'dml': Method('deep mutual learning between the students (Zhang et al., CVPR 2018); the teacher only evaluated', every('--method ml')),
-    'kd_ml': Method('KD + peer mutual learning (Niyaz & Bathula, ISBI 2022)', every('--method kd_ml')),
-    'styles_mse': Method('learning styles (Niyaz, Sambyal & Bathula, 2022), MSE feature flows', every('--method styles --feat_loss mse')),
-    'styles_at': Method('learning styles, attention-transfer feature flows', every('--method styles --feat_loss at')),
-    'styles_cwd': Method('learning styles, CWD feature flows', every('--method styles --feat_loss cwd')),
     'kd_ml_online': Method('KD + ML with the teacher trained alongside, as the ISBI 2022 paper trained it', every('--method kd_ml'), True),
     'styles_online': Method('learning styles (MSE) with the teacher trained alongside, as its paper trained it', every('--method styles --feat_loss mse'), True),
 }
