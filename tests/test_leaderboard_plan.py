@@ -103,3 +103,15 @@ def test_only_leaves_the_plan_alone():
     with redirect_stdout(io.StringIO()) as buf: rc = lb.main(['--dry-run', '--no-check', '--only', 'drive'])
     assert rc == 0 and 'experiments/leaderboard/drive/teacher/' in buf.getvalue() and 'plan written' not in buf.getvalue()
     assert plan.read_text() == before
+
+def test_commit_takes_results_not_weights(tmp_path, monkeypatch):
+    "A finished job's results and figures are committed, only those, and a job finished by a loop that stopped before committing is seen as uncommitted."
+    import subprocess
+    for c in (['init', '-q'], ['config', 'user.email', 't@t'], ['config', 'user.name', 't']): subprocess.run(['git', *c], cwd=tmp_path, check=True)
+    monkeypatch.setattr(lb, 'ROOT', tmp_path)
+    j = lb.jobs(['drive'])[0]
+    (tmp_path/j.out).mkdir(parents=True)
+    for f in ('results.csv', 'results.json', 'curves_seed0.png', 'teacher_seed0.pth'): (tmp_path/j.out/f).write_text('x')
+    assert lb.uncommitted(j) and lb.commit(j) and not lb.uncommitted(j)
+    tracked = subprocess.run(['git', 'ls-files'], cwd=tmp_path, capture_output=True, text=True).stdout.split()
+    assert sorted(tracked) == sorted(f'{j.out}/{f}' for f in ('results.csv', 'results.json', 'curves_seed0.png'))

@@ -378,9 +378,18 @@ def git(*args, tries:int=60)->subprocess.CompletedProcess:
         time.sleep(2)
     return r
 
+def results_of(j:Job)->list:
+    "The files of job `j` that are committed: results and figures, never weights."
+    return [str(f.relative_to(ROOT)) for f in sorted((ROOT/j.out).iterdir()) if f.suffix in ('.csv', '.json', '.png')] if (ROOT/j.out).is_dir() else []
+
+def uncommitted(j:Job)->bool:
+    "Whether some result or figure of job `j` is not committed as it is."
+    fs = results_of(j)
+    return bool(fs) and bool(git('status', '--porcelain', '--', *fs).stdout.strip())
+
 def commit(j:Job)->bool:
     "Commit the results and figures of job `j` (never weights), and only those files."
-    fs = [str(f.relative_to(ROOT)) for f in sorted((ROOT/j.out).iterdir()) if f.suffix in ('.csv', '.json', '.png')]
+    fs = results_of(j)
     if not fs: return False
     r = git('add', '--', *fs)
     if r.returncode == 0:
@@ -393,7 +402,10 @@ def run(js:list, do_commit:bool=False)->int:
     order = [j for j in js if j.kind == 'teacher'] + [j for j in js if j.kind != 'teacher']
     failed = []
     for j in order:
-        if finished(j): print(f"done     {j.out}", flush=True); continue
+        if finished(j):
+            print(f"done     {j.out}", flush=True)
+            if do_commit and uncommitted(j): commit(j)  # finished by a loop that stopped before committing it
+            continue
         if j.kind == 'teacher' and set(j.seeds) <= seeds_done(j.out):
             print(f"BLOCKED  {j.out}: its results are there but not the teachers' weights (never committed): move the folder "
                   "away to train them again", flush=True); failed.append(j); continue
