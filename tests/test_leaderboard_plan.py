@@ -16,7 +16,7 @@ ISSUE = ['independent', 'kd', 'dkd', 'dist', 'kd_logit_std', 'cwd', 'fitnets', '
 # and give no embeddings of whole images (no RKD/PKT/SP/CRD); EMKD compares segmentation regions
 NOT_ON = {'detect': {'dkd', 'dist', 'kd_logit_std', 'rkd', 'pkt', 'sp', 'crd', 'emkd'}, 'classify': {'emkd'}, 'segment': set()}
 DATASETS = {'kvasir-seg': 'segment', 'drive': 'segment', 'pneumoniamnist': 'classify', 'bccd-detect': 'detect'}
-METHOD_OPTIONS = ('--method', '--kd_loss', '--ml_loss', '--feat_loss', '--rel_loss', '--logit_std', '--warmup', '--offline', '--online', '--teacher_weights', '--out')
+METHOD_OPTIONS = ('--method', '--kd_loss', '--kd_params', '--ml_loss', '--feat_loss', '--rel_loss', '--logit_std', '--warmup', '--offline', '--online', '--teacher_weights', '--out')
 
 def without(args, opts=METHOD_OPTIONS)->list:
     "A job's arguments less its method and where it writes: what every student run of a dataset must share."
