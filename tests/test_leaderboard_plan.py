@@ -83,9 +83,9 @@ def test_dry_run_prints_every_job_and_a_total(tmp_path):
     assert all(f'`{j.command}`' in md for j in js) and '| total |' in md
 
 def test_measured_seconds_come_from_result_files():
-    "Where an earlier run on this CPU trained the same networks on the same data, its train_s per epoch is the estimate (DRIVE's offline runs)."
-    e = lb.estimate('drive', 'offline', lb.measured_runs(), {})
-    assert e.how == 'measured' and 'experiments/drive/unet' in e.source and 10 < e.s < 1000
+    "Where an earlier run on this CPU trained the same networks on the same data with the same options, its train_s per epoch is the estimate (Kvasir-SEG's channels-last offline runs)."
+    e = lb.estimate('kvasir-seg', 'offline', lb.measured_runs(), {})
+    assert e.how == 'measured' and 'experiments/kvasir-seg/unet' in e.source and 10 < e.s < 1000
 
 def test_lines_for_run_jobs():
     "--lines: one 'OUTDIR ARGS' line a job for experiments/run_jobs.sh, which adds --out and starts the lines that load a teacher last."
