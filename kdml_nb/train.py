@@ -682,7 +682,7 @@ def train_seed(
     teacher:nn.Module, # The teacher
     students:dict, # `{name: student}`
     seed:int=0, # The seed (names the checkpoint)
-    epochs:int=3, # Epochs (of the offline teacher too)
+    epochs:int=3, # Epochs (of the offline teacher too, unless `req['teacher_epochs']` says otherwise)
     lr:float=3e-3, # Maximum learning rate of `fit_one_cycle`
     out:Path|None=None, # Folder of the checkpoint and of the offline teacher's weights
     quiet:bool=False, # No progress bars
@@ -703,18 +703,18 @@ def train_seed(
     info = dict(settings=settings or {}, record=record or {})
     ck = resume_checkpoint(path, info['settings']) if resume and path is not None else None
     t0, secs = time.time(), 0.
-    def fit(l, phase, ck, secs):
-        "One one-cycle fit, checkpointed when asked; the training seconds so far."
+    def fit(l, phase, ck, secs, n):
+        "One one-cycle fit of `n` epochs, checkpointed when asked; the training seconds so far."
         with ctx(l):
-            if path is None: l.fit_one_cycle(epochs, lr); return time.time() - t0
-            return fit_resumable(l, epochs, lr, path, phase, info, ck, secs).seconds
+            if path is None: l.fit_one_cycle(n, lr); return time.time() - t0
+            return fit_resumable(l, n, lr, path, phase, info, ck, secs).seconds
     if req['offline'] and not req.get('teacher_weights') and (ck is None or ck['phase'] == 'teacher'):
         tl = Learner(dls, teacher, loss_func=default_loss(dls), metrics=metric(), cbs=[DivergenceGuard(), *extra()])
-        secs, ck = fit(tl, 'teacher', ck, secs), None
+        secs, ck = fit(tl, 'teacher', ck, secs, req.get('teacher_epochs') or epochs), None  # `--teacher_epochs`, else the students'
         if out is not None: _atomic_write(out/f'teacher_seed{seed}.pth', teacher.state_dict())  # for --teacher_weights
     learn = cohort_learner(dls, teacher=teacher, students=students, cbs=method_cbs(req, list(students)) + extra(), metrics=metric(),
                            offline=req['offline'], teacher_weights=True if req['offline'] else None)
-    return learn, fit(learn, 'cohort', ck, secs)
+    return learn, fit(learn, 'cohort', ck, secs, epochs)
 
 # %% ../nbs/04_train.ipynb #81e0e784
 def environment()->dict:
@@ -928,6 +928,7 @@ def plan_run(a:dict)->tuple:
     "`(request, seeds, run_seed options, arguments)` of `kdml_train`'s arguments `a`, checked, with each task's defaults filled in; a one-line `ValueError` otherwise."
     if a['offline'] and a['online']: raise ValueError("give --online or --offline, not both.")
     if a['bf16'] and a['fp16']: raise ValueError("give --bf16 or --fp16, not both.")
+    teacher_epochs = _teacher_epochs(a)
     if a['fp16'] and not torch.cuda.is_available(): raise ValueError("--fp16 needs a CUDA GPU and none is available: use --bf16 (CPU or GPU), or leave both out.")
     seeds = [int(s) for s in str(a['seeds']).split(',') if s.strip()]
     if a['task'] not in TASKS: raise ValueError(f"unknown task {a['task']!r}: use classify, segment or detect.")
@@ -935,9 +936,19 @@ def plan_run(a:dict)->tuple:
     req = check_request(a['task'], a['data'], a['method'], a['teacher'], _names(a['students']), offline=a['offline'], epochs=a['epochs'],
                         seeds=seeds, box_kd=a['box_kd'], feat_bg=a['feat_bg'], teacher_weights=a['teacher_weights'], split_seed=a['split_seed'],
                         label_delim=a['label_delim'], **{k: a[k] for k in _FLOW_OPTIONS})
+    req['teacher_epochs'] = teacher_epochs
     opts = dict(epochs=a['epochs'], bs=a['bs'], lr=a['lr'], size=a['size'], subset=a['subset'], skip_bad=a['skip_bad'],
                 channels_last=a['channels_last'], precision='bf16' if a['bf16'] else 'fp16' if a['fp16'] else None)
     return req, seeds, opts, a
+
+def _teacher_epochs(a:dict)->int|None:
+    "The offline teacher's own epochs, `--teacher_epochs` (None: the students' `--epochs`); a one-line `ValueError` where it cannot apply."
+    n = a.get('teacher_epochs')
+    if n is None: return None
+    if not a['offline']: raise ValueError("--teacher_epochs is how long an offline teacher trains alone before the students: add --offline (an online teacher trains with the students for --epochs).")
+    if a['teacher_weights']: raise ValueError("--teacher_epochs trains the teacher and --teacher_weights loads a trained one: give one of them.")
+    if not n >= 1: raise ValueError(f"--teacher_epochs must be 1 or more, got {n}.")
+    return int(n)
 
 _FLOW_OPTIONS = ('kd_loss', 'kd_params', 'T', 'warmup', 'logit_std', 'ml_loss', 'ml_params', 'feat_loss', 'feat_params', 'feat_weight', 'rel_loss', 'rel_params')
 
@@ -1002,6 +1013,7 @@ def kdml_train(
     rel_params:Opt(params_help(EMBEDDINGS), str)=None, # Its parameters
     box_kd:float=0., # Detection: weight of box distillation where the teacher is confident (kd, kd_ml; styles: student A)
     feat_bg:float=1., # Detection, styles and feat: weight of feature locations away from objects (1: uniform; e.g. 0.25)
+    teacher_epochs:int=None, # With --offline: epochs of the teacher's own training before the students' (default: --epochs)
     teacher_weights:str=None, # With --offline: a trained teacher's weights (.pth state dict, .safetensors, fastai learn.save, timm/torchvision/Lightning checkpoint), or the --out folder of an offline run
     split_seed:int=None, # Polyps, DRIVE, folders: draw the test/validation images with this seed for every seed (default: each seed draws its own)
     channels_last:store_true=False, # Train in channels-last memory order: faster convolutions on the CPU (up to 1.5x, see the benchmarks)

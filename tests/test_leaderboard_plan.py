@@ -115,3 +115,10 @@ def test_commit_takes_results_not_weights(tmp_path, monkeypatch):
     assert lb.uncommitted(j) and lb.commit(j) and not lb.uncommitted(j)
     tracked = subprocess.run(['git', 'ls-files'], cwd=tmp_path, capture_output=True, text=True).stdout.split()
     assert sorted(tracked) == sorted(f'{j.out}/{f}' for f in ('results.csv', 'results.json', 'curves_seed0.png'))
+
+def test_teachers_train_longer_than_their_students():
+    "Each teacher trains alone for twice its students' epochs (--teacher_epochs); the teacher job's lone student, not a result, trains one epoch (DRIVE's teachers were trained before --teacher_epochs: there it trained the teacher's)."
+    for ds, d in lb.DATASETS.items():
+        t = lb.parse(lb.jobs([ds])[0].args)
+        assert d.teacher_epochs == 2*d.epochs
+        assert (t['teacher_epochs'], t['epochs']) == ((d.teacher_epochs, 1) if d.rider_epochs else (None, d.teacher_epochs)), ds

@@ -46,6 +46,8 @@ class Dataset(NamedTuple):
     size: int|None # Image size (patch size for DRIVE; None: kdml_train's default)
     options: tuple = () # Further kdml_train options of every job of the dataset
     says: str = '' # Why this recipe
+    student_options: tuple = () # Further options of the student jobs only (the teacher job's were fixed when its teachers were trained)
+    rider_epochs: int|None = 1 # Epochs of the teacher job's lone student (the teacher trains `teacher_epochs` alone first, --teacher_epochs); None: the teacher's epochs too (no --teacher_epochs)
 
 # Teachers get twice the students' epochs: on the experiment pages, trained for the students' epochs, they were within
 # 0 to 4 points of the students trained alone (Kvasir-SEG Dice 0.753-0.776 against 0.754/0.735; DRIVE 0.791 against
@@ -56,10 +58,10 @@ DATASETS = {
                           'all 1000 images, one split for every seed (640 train, 160 valid, 200 test); 128 px as on the '
                           'experiments page; channels-last, as its CPU runs were timed'),
     'drive': Dataset('segment', 'drive', 'unet', 20, ('unet_small', 'unet_tiny'), 'unet_tiny', 10, 16, 3e-3, None,
-                     ('--split_seed', '0', '--channels_last'),
+                     ('--split_seed', '0'),
                      'the 20 official test images; validation images drawn once (--split_seed 0); 96 px tiles; channels-last (a U-Net '
                      "student's training step took a third of the time on this CPU in a side-by-side probe); the teachers were trained "
-                     'before it was added, without it: it orders the arithmetic, not the recipe'),
+                     'before it was added, without it: it orders the arithmetic, not the recipe', ('--channels_last',), None),
     'pneumoniamnist': Dataset('classify', 'pneumoniamnist', 'resnet34', 20, ('cnn', 'resnet10'), 'cnn', 10, 128, 3e-3, None, (),
                               "official splits, 28 px; the smaller pair of the experiments page (CNN 23,538 and ResNet-10-style "
                               "77,338 parameters: 0.44% and 1.45% of the ResNet-34's 5,323,874)"),
@@ -130,14 +132,14 @@ def jobs(only:list|None=None)->list:
     res = []
     for name, d in DATASETS.items():
         if only and name not in only: continue
-        res.append(Job(name, TEACHER, 'teacher', (*_common(d, [d.rider], d.teacher_epochs), '--method', 'independent', '--offline',
-                                                   '--out', str(OUT/name/TEACHER)), d.teacher_epochs))
+        ride = (*_common(d, [d.rider], d.rider_epochs), '--teacher_epochs', str(d.teacher_epochs)) if d.rider_epochs else _common(d, [d.rider], d.teacher_epochs)
+        res.append(Job(name, TEACHER, 'teacher', (*ride, '--method', 'independent', '--offline', '--out', str(OUT/name/TEACHER)), d.teacher_epochs))
         for m, spec in METHODS.items():
             if d.task not in spec.options: continue
             opts = shlex.split(spec.options[d.task])
             mode = ['--online'] if spec.online else ['--offline', '--teacher_weights', str(OUT/name/TEACHER)]
             kind = ('styles_' if 'styles' in opts else '') + ('online' if spec.online else 'offline')
-            res.append(Job(name, m, kind, (*_common(d, d.students, d.epochs), *opts, *mode, '--out', str(OUT/name/m)), d.epochs))
+            res.append(Job(name, m, kind, (*_common(d, d.students, d.epochs), *d.student_options, *opts, *mode, '--out', str(OUT/name/m)), d.epochs))
     return res
 
 # ---------------------------------------------------------------- kdml_train's own parser and request check
@@ -211,7 +213,7 @@ def _same(a:dict, d:Dataset)->str|None:
     t = _train()
     bs = a.get('bs') or t.TASK_DEFAULTS[a['task']]['bs']
     if (a['task'], a['data'], a['teacher'], bs) != (d.task, d.data, d.teacher, d.bs): return None
-    if sorted(t._names(a['students'])) != sorted(d.students) or a.get('subset') or bool(a.get('channels_last')) != ('--channels_last' in d.options): return None
+    if sorted(t._names(a['students'])) != sorted(d.students) or a.get('subset') or bool(a.get('channels_last')) != ('--channels_last' in d.options + d.student_options): return None
     return 'exact' if a.get('size') == d.size else 'size' if a.get('size') and d.size else None
 
 # the kinds of measured run that cost like each kind of job, best first
@@ -254,8 +256,9 @@ def estimate(name:str, kind:str, runs:list, probes:dict)->Estimate:
     return Estimate(None, 'none', 'not measured: run --probe')
 
 def setting(name:str)->str:
-    "What a probe of dataset `name` depends on: its recipe."
-    return repr(DATASETS[name])
+    "What a probe of dataset `name` depends on: its recipe (the fields that set the cost of an epoch, as probes wrote them)."
+    d = DATASETS[name]
+    return 'Dataset(' + ', '.join(f'{f}={getattr(d, f)!r}' for f in Dataset._fields[:Dataset._fields.index('says') + 1]) + ')'
 
 def load_probes()->dict:
     f = probe_file()
@@ -313,7 +316,9 @@ def plan_markdown(rows:list, checked:list|None=None)->str:
                  f"{d.size or 'default'} | {f'`{shlex.join(d.options)}`' if d.options else '—'} | {d.says} |")
     L += ["", "Teachers train for twice the students' epochs: trained for the students' epochs on the experiment pages, they were "
           "within 0 to 4 points of the students trained alone. The teacher job's lone student (kdml_train trains at least one) "
-          "is not a result; the students alone are the `independent` job, which loads the teacher like every method.", "",
+          "is not a result: it trains for one epoch after the teacher's own (`--teacher_epochs`), except on DRIVE, whose teachers "
+          "were trained before that option and gave it the teacher's epochs. The students alone are the `independent` job, "
+          "which loads the teacher like every method.", "",
           "## Methods", "", "| job | method | " + ' | '.join(DATASETS) + " |", "|---|---|" + '---|' * len(DATASETS)]
     for m, spec in METHODS.items():
         L.append(f"| {m} | {spec.says}{' (teacher online)' if spec.online else ''} | " +

@@ -1,0 +1,46 @@
+"`kdml_train --offline --teacher_epochs N`: the teacher trains alone for N epochs, the students for --epochs (a teacher worth learning from, without a long students' run beside it); refused in one line where it cannot apply."
+import json, re, shutil, subprocess, sys
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = ['--teacher', 'resnet10', '--students', 'cnn', '--subset', '64', '--bs', '32']  # two batches of PneumoniaMNIST an epoch
+
+def kdml_train(*args):
+    "The console script, run as a user runs it."
+    exe = Path(sys.executable).with_name('kdml_train')
+    return subprocess.run([str(exe) if exe.exists() else shutil.which('kdml_train'), *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+def epoch_tables(stdout:str)->list:
+    "The epochs of each of fastai's printed progress tables, in order: one table per fit."
+    tables = []
+    for line in stdout.splitlines():
+        if line.split()[:1] == ['epoch']: tables.append([])
+        elif tables and re.match(r'\s*\d+\s', line): tables[-1].append(int(line.split()[0]))
+    return tables
+
+def test_the_teacher_trains_its_own_epochs(tmp_path):
+    out = tmp_path/'run'
+    r = kdml_train(*SMALL, '--method', 'kd', '--offline', '--teacher_epochs', '3', '--epochs', '1', '--out', str(out))
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert epoch_tables(r.stdout) == [[0, 1, 2], [0]]  # the teacher alone for 3 epochs, then the cohort for 1
+    assert json.loads((out/'results.json').read_text())['args']['teacher_epochs'] == 3  # recorded: --resume replays it
+    assert (out/'teacher_seed0.pth').is_file()  # loadable by other runs with --teacher_weights
+
+def test_by_default_the_teacher_trains_the_students_epochs(tmp_path):
+    r = kdml_train(*SMALL, '--method', 'independent', '--offline', '--epochs', '2', '--out', str(tmp_path/'run'))
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert epoch_tables(r.stdout) == [[0, 1], [0, 1]]
+
+@pytest.mark.parametrize('args, says', [
+    (['--online', '--teacher_epochs', '2'], '--teacher_epochs is how long an offline teacher trains alone before the students: add --offline'),
+    (['--teacher_epochs', '2'], 'add --offline'),  # online is the default
+    (['--offline', '--teacher_epochs', '0'], '--teacher_epochs must be 1 or more, got 0.'),
+    (['--offline', '--teacher_epochs', '2', '--teacher_weights', 'experiments'], '--teacher_epochs trains the teacher and --teacher_weights loads a trained one: give one of them.'),
+])
+def test_refused_in_one_line_before_training(tmp_path, args, says):
+    out = tmp_path/'run'
+    r = kdml_train(*SMALL, '--method', 'kd', '--epochs', '1', *args, '--out', str(out))
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert r.returncode == 2 and len(lines) == 1 and lines[0].startswith('kdml_train: error:') and says in lines[0], r.stderr[-2000:]
+    assert not out.exists()  # nothing left behind
