@@ -1,23 +1,12 @@
 "`kdml_train` choosing the loss of each kind of flow: one short real run per family of losses, and the requests it refuses in one line before training."
-import json, shutil, subprocess, sys
+import json
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from kdml_cli import kdml_train, one_line
 SMALL = ['--teacher', 'resnet10', '--subset', '64', '--bs', '32', '--epochs', '1']  # two batches of PneumoniaMNIST an epoch
-
-def kdml_train(*args):
-    "The console script, run as a user runs it."
-    exe = Path(sys.executable).with_name('kdml_train')
-    cmd = [str(exe) if exe.exists() else shutil.which('kdml_train'), *args]
-    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
-
-def one_line(stderr:str)->str:
-    lines = [l for l in stderr.splitlines() if l.strip()]
-    assert len(lines) == 1 and lines[0].startswith('kdml_train: error:'), stderr[-3000:]
-    return lines[0]
 
 PREDICTIONS = (  # DKD from the teacher (warmed up, standardised logits), DIST between the peers
     ['--method', 'kd_ml', '--students', 'cnn,cnn', '--kd_loss', 'dkd', '--kd_params', 'beta=2', '--warmup', '2', '--logit_std',

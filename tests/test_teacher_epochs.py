@@ -1,15 +1,9 @@
 "`kdml_train --offline --teacher_epochs N`: the teacher trains alone for N epochs, the students for --epochs (a teacher worth learning from, without a long students' run beside it); refused in one line where it cannot apply."
-import json, re, shutil, subprocess, sys
-from pathlib import Path
+import json, re
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from kdml_cli import kdml_train, one_line
 SMALL = ['--teacher', 'resnet10', '--students', 'cnn', '--subset', '64', '--bs', '32']  # two batches of PneumoniaMNIST an epoch
-
-def kdml_train(*args):
-    "The console script, run as a user runs it."
-    exe = Path(sys.executable).with_name('kdml_train')
-    return subprocess.run([str(exe) if exe.exists() else shutil.which('kdml_train'), *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
 
 def epoch_tables(stdout:str)->list:
     "The epochs of each of fastai's printed progress tables, in order: one table per fit."
@@ -52,6 +46,5 @@ def test_refused_before_training(kw, says):
 def test_refused_in_one_line_with_nothing_left(tmp_path):
     out = tmp_path/'run'
     r = kdml_train(*SMALL, '--method', 'kd', '--epochs', '1', '--online', '--teacher_epochs', '2', '--out', str(out))
-    lines = [l for l in r.stderr.splitlines() if l.strip()]
-    assert r.returncode == 2 and len(lines) == 1 and lines[0].startswith('kdml_train: error: --teacher_epochs'), r.stderr[-2000:]
+    assert r.returncode == 2 and one_line(r.stderr).startswith('kdml_train: error: --teacher_epochs')
     assert not out.exists()
