@@ -53,6 +53,11 @@ drift; times are medians over `--steps` training steps after two warm-up rounds.
    KD's (CPU time, not wall: on the shared cores a step also waits for other processes); `wall_ratio` beside it. Then
    each variant's distillation terms alone (`term_cost`: forward and backward of every flow's term, adapters included,
    on the tensors its flows compare for that batch; CRD's not), to say where a step's extra time goes.
+11. CRD's scoring (`--only crd`): on section 10's classification cohort and batch, CRD's step at nce_k=16384 and 4096
+   scoring the batch against the whole banks and picking the drawn rows (`CRDMemory`'s choice when the banks hold fewer
+   rows than a batch draws: 4,707 here, against 128 x (K+1)) against the same CRD gathering the drawn rows first (the
+   official code's way, `whole_bank=False`), and plain KD, alternated step by step in fresh one-thread processes as in
+   section 10: the CPU-time ratios, and the memory a step adds.
 `--only` runs some sections and keeps the others' figures already in the results file.
 Writes `bench/results.json`, which `nbs/07_benchmarks.ipynb` turns into a table and a bar chart.
 """
@@ -162,12 +167,15 @@ LS_STEPS, LS_WARMUP, LS_THREADS, LS_GOAL = 12, 2, 1, 1.03  # rounds a child time
 LS_CRD_EVERY = 6  # CRD's steps take 7 (K=4096) to 23 or more (K=16384) times KD's: timed in every 6th round only (2 steps a child)
 LS_TERM_REPS = 10  # the terms of a variant alone, timed after the steps
 LS_ROUNDS = 2  # child processes per cohort, alternated (the section's own: `--rounds` is for sections 2, 6 and 9)
+CRD_STEPS, CRD_ROWS_EVERY = 12, 6  # section 11: rounds a child times after LS_WARMUP; the gathering variants, 7 to 23 times KD's step, in every 6th round
 SECTION_META = {'detect': dict(batch=DET_BS, size=DET_SIZE, data='bccd'), 'heap': dict(batch=HEAP_BS, data='drive', steps=HEAP_STEPS),
                 'channels': dict(data='bccd, drive, pneumoniamnist', steps=CL_STEPS),
                 'checkpoint': dict(data='pneumoniamnist, drive, bccd (each task\'s default run)', steps=CK_STEPS, batch='per task'),
                 'torchdistill': dict(data='pneumoniamnist (training split, no augmentation)', steps=f'{TD_EPOCHS} epochs a child', threads=TD_THREADS, torchdistill='1.1.5'),
                 'losses': dict(data=f'pneumoniamnist (batch {BS}); kvasir-seg at {LS_SEG_SIZE} px (batch {LS_SEG_BS})', batch=f'{BS}; {LS_SEG_BS}', threads=LS_THREADS,
-                               steps=f'{LS_STEPS} a child after {LS_WARMUP} warm-up rounds (CRD: every {LS_CRD_EVERY}th)', rounds=LS_ROUNDS)}  # where a section's data differ from the top level's
+                               steps=f'{LS_STEPS} a child after {LS_WARMUP} warm-up rounds (CRD: every {LS_CRD_EVERY}th)', rounds=LS_ROUNDS),
+                'crd': dict(data=f'pneumoniamnist (batch {BS})', threads=LS_THREADS, rounds=LS_ROUNDS,
+                            steps=f'{CRD_STEPS} a child after {LS_WARMUP} warm-up rounds (gathering rows: every {CRD_ROWS_EVERY}th)')}  # where a section's data differ from the top level's
 
 def detect_overhead(steps):
     "5. Detection cohorts: one cohort step against the sum of its members' plain steps."
@@ -418,8 +426,17 @@ def torchdistill_child(which:str, out:str):
         student_sum=float(sum(p.double().sum() for p in S.parameters())), teacher_params_with_grad=grads,
         teacher_unchanged=all(torch.equal(v, T0[k]) for k,v in T.state_dict().items()))))
 
+class GatherRows(Callback):
+    "11. CRD the official code's way: every `CRDMemory` of the cohort gathers the drawn bank rows (`whole_bank=False`); set before the terms are computed."
+    def after_pred(self):
+        from kdml_nb.losses import CRDMemory
+        for m in self.learn.model.adapters.values():
+            if isinstance(m, CRDMemory): m.whole_bank = False
+
 def loss_variants(task:str, students:list)->dict:
-    "10. `{name: callbacks}` of the losses timed on `task`'s cohort: plain KD (the baseline, first) and every other loss in its place."
+    "10. `{name: callbacks}` of the losses timed on `task`'s cohort: plain KD (the baseline, first) and every other loss in its place; 11 (`task='crd'`): KD and CRD, scoring the whole banks or gathering rows (`_rows`)."
+    if task == 'crd':
+        return {'kd': kd(), **{f'crd_{k}{r}': relation_kd(loss='crd', params=dict(nce_k=k)) + ([GatherRows()] if r else []) for k in (16384, 4096) for r in ('', '_rows')}}
     if task == 'segment':  # dense outputs and maps: KD and DKD per pixel, CWD and EMKD on the 'auto' maps
         return {'kd': kd(), 'dkd': kd(loss='dkd'), 'cwd': feature_kd(students, loss='cwd'), 'emkd': feature_kd(students, loss='emkd')}
     return {'kd': kd(), 'kd_logit_std': kd(params=dict(logit_std=True)), 'dkd': kd(loss='dkd'), 'dist': kd(loss='dist'),
@@ -461,7 +478,7 @@ def losses_child(task:str, out:str):
     from kdml_nb.data import polyp_dls
     from kdml_nb.distill import memory_key
     if task == 'segment': dls, bs, (t, ss) = polyp_dls(size=LS_SEG_SIZE, bs=LS_SEG_BS, n=LS_SEG_N, num_workers=0), LS_SEG_BS, LS_SEG
-    else: dls, bs, (t, ss) = medmnist_dls('pneumoniamnist', bs=BS, num_workers=0), BS, LS_CLS
+    else: dls, bs, (t, ss) = medmnist_dls('pneumoniamnist', bs=BS, num_workers=0), BS, LS_CLS  # 'classify' and 'crd'
     n_data = len(dls.train_ds)  # what CRD's banks hold: the whole training split
     dls.train.n = bs  # one batch an epoch, the same items for every variant (the step timer cancels validation)
     xb, yb = (b.as_subclass(Tensor) for b in dls.one_batch())
@@ -476,7 +493,8 @@ def losses_child(task:str, out:str):
     mem = {k: StepRSS() for k in learners}
     for k,l in learners.items(): l.add_cb(mem[k])
     t0 = time.perf_counter()
-    timers = step_times(learners, LS_STEPS, LS_WARMUP, rotate=True, every={k: LS_CRD_EVERY for k in learners if k.startswith('crd')})
+    every = {k: CRD_ROWS_EVERY for k in learners if k.endswith('_rows')} if task == 'crd' else {k: LS_CRD_EVERY for k in learners if k.startswith('crd')}
+    timers = step_times(learners, CRD_STEPS if task == 'crd' else LS_STEPS, LS_WARMUP, rotate=True, every=every)
     res = dict(task=task, batch=bs, n_data=n_data, members=[t, *ss], threads=torch.get_num_threads(), load_1min=os.getloadavg()[0],
                wall_s=time.perf_counter() - t0, variants={})
     for name, l in learners.items():
@@ -487,20 +505,22 @@ def losses_child(task:str, out:str):
             flows=[f'{f.source}->{f.target}: {f.detail}' for f in fs],
             adapter_params=sum(p.numel() for p in ad.parameters()),  # trained beside the students: adapters of mse and cwd, CRD's heads
             **(dict(nce_k=crd[0].nce_k, feat_dim=crd[0].feat_dim, bank_rows=crd[0].n_data, memories=len(crd),
+                    whole_bank=crd[0].n_data < bs*(crd[0].nce_k + 1) if crd[0].whole_bank is None else crd[0].whole_bank,  # how it scored
                     bank_mb=sum(b.numel()*b.element_size() for m in crd for b in (m.memory_s, m.memory_t))/2**20) if crd else {}))
     Path(out).write_text(json.dumps(res))
 
-def loss_costs(rounds:int)->dict:
-    "10. Each loss's training step against plain KD's on the same cohort: both cohorts' children alternated over `rounds` rounds."
-    runs = alternate_children('losses', ['classify', 'segment'], rounds)
-    res = dict(goal=LS_GOAL, steps=LS_STEPS, warmup=LS_WARMUP, crd_every=LS_CRD_EVERY, rounds=rounds)
+def loss_costs(rounds:int, cohorts:tuple=('classify', 'segment'))->dict:
+    "10. Each loss's training step against plain KD's on the same cohort: both cohorts' children alternated over `rounds` rounds (11: `cohorts=('crd',)`)."
+    runs = alternate_children('losses', list(cohorts), rounds)
+    crd = tuple(cohorts) == ('crd',)
+    res = dict(goal=LS_GOAL, steps=CRD_STEPS if crd else LS_STEPS, warmup=LS_WARMUP, crd_every=CRD_ROWS_EVERY if crd else LS_CRD_EVERY, rounds=rounds)
     for task, rs in runs.items():
         med = lambda k, v, i=None: float(np.median([x for r in (rs if i is None else rs[i:i+1]) for x in r['variants'][v][k]]))
         vs, r0 = {}, rs[0]
         for v, d in r0['variants'].items():
             vs[v] = dict(flows=d['flows'], adapter_params=d['adapter_params'], steps=sum(len(r['variants'][v]['cpu_s']) for r in rs),
                          cpu_s=med('cpu_s', v), step_s=med('step_s', v), step_rss_mb=med('step_rss_mb', v), sys_s=med('sys_s', v),
-                         **{k: d[k] for k in ('nce_k', 'feat_dim', 'bank_rows', 'memories', 'bank_mb') if k in d})
+                         **{k: d[k] for k in ('nce_k', 'feat_dim', 'bank_rows', 'memories', 'bank_mb', 'whole_bank') if k in d})
             vs[v]['ratio'] = vs[v]['cpu_s']/med('cpu_s', 'kd')  # CPU time: what the step computes, without the waits for a shared core
             vs[v]['wall_ratio'] = vs[v]['step_s']/med('step_s', 'kd')
             vs[v]['round_ratios'] = [med('cpu_s', v, i)/med('cpu_s', 'kd', i) for i in range(len(rs))]
@@ -509,6 +529,7 @@ def loss_costs(rounds:int)->dict:
             if 'nce_k' in d:  # one student's memory, and the bank rows one step gathers (both banks: K negatives and the positive of each item)
                 vs[v]['bank_mb_per_student'] = d['bank_rows']*d['feat_dim']*2*4/2**20
                 vs[v]['gathered_mb_per_student'] = r0['batch']*(d['nce_k'] + 1)*d['feat_dim']*2*4/2**20
+                vs[v]['whole_bank_mb_per_student'] = (r0['batch'] + d['feat_dim'])*d['bank_rows']*2*4/2**20  # instead: B x N scores and a copy of each bank
         res[task] = dict(batch=r0['batch'], members=r0['members'], n_data=r0['n_data'], threads=r0['threads'],
                          load_1min=[r['load_1min'] for r in rs], child_wall_s=[r['wall_s'] for r in rs], variants=vs)
     return res
@@ -516,7 +537,7 @@ def loss_costs(rounds:int)->dict:
 def print_losses(ls:dict):
     "10. The ratios as a table."
     print(f"{'cohort':9} {'loss':13} {'step ms (CPU)':>13} {'ratio':>6} {'wall':>6} {'rounds':>13} {'terms ms':>9} {'step MB':>8}  goal <= {ls['goal']} (not CRD)")
-    for task in ('classify', 'segment'):
+    for task in [t for t in ('classify', 'segment', 'crd') if t in ls]:
         for v, d in ls[task]['variants'].items():
             rr = '/'.join(f'{x:.3f}' for x in d['round_ratios'])
             tm = f"{1000*d['terms_cpu_s']:9.2f}" if d['terms_cpu_s'] is not None else f"{'-':>9}"
@@ -550,7 +571,7 @@ if __name__ == '__main__':
     p.add_argument('--steps', type=int, default=40)
     p.add_argument('--rounds', type=int, default=3)
     p.add_argument('--out', default=str(Path(__file__).parent/'results.json'))
-    p.add_argument('--only', default='overhead,fasterai,features,inference,detect,heap,channels,checkpoint,torchdistill,losses')
+    p.add_argument('--only', default='overhead,fasterai,features,inference,detect,heap,channels,checkpoint,torchdistill,losses,crd')
     p.add_argument('--kd-child'); p.add_argument('--heap-child'); p.add_argument('--torchdistill-child'); p.add_argument('--losses-child'); p.add_argument('--child-out')
     a = p.parse_args()
     if a.kd_child: kd_child(a.kd_child, a.child_out); sys.exit(0)
@@ -560,7 +581,7 @@ if __name__ == '__main__':
     meta = dict(date=str(date.today()), command='python bench/run.py ' + ' '.join(sys.argv[1:]), torch=torch.__version__,
                 threads=torch.get_num_threads(), cpus=os.cpu_count(), batch=BS, steps=a.steps)
     only = a.only.split(',')
-    sections = ['overhead', 'fasterai', 'features', 'inference', 'detect', 'heap', 'channels', 'checkpoint', 'torchdistill', 'losses']
+    sections = ['overhead', 'fasterai', 'features', 'inference', 'detect', 'heap', 'channels', 'checkpoint', 'torchdistill', 'losses', 'crd']
     unknown = set(only) - set(sections)
     if unknown: p.error(f"unknown sections {sorted(unknown)}: use {', '.join(sections)}")
     # a partial run keeps the other sections of the results file; each section records the run that measured it
@@ -586,6 +607,9 @@ if __name__ == '__main__':
     if 'losses' in only:
         t1 = time.time()
         res['losses'] = loss_costs(LS_ROUNDS); res['losses']['wall_s'] = time.time() - t1; print_losses(res['losses'])
+    if 'crd' in only:
+        t1 = time.time()
+        res['crd'] = loss_costs(LS_ROUNDS, ('crd',)); res['crd']['wall_s'] = time.time() - t1; print_losses(res['crd'])
     if len(only) == len(sections) or 'wall_s' not in res: res['wall_s'] = time.time() - t0
     meta['wall_s'] = time.time() - t0
     Path(a.out).write_text(json.dumps(res, indent=1))

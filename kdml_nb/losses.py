@@ -298,9 +298,10 @@ class CRDMemory(nn.Module):
         nce_t:float=0.07, # Temperature
         nce_m:float=0.5, # Momentum of the banks' update
         labels:Tensor|None=None, # Class of every training item: negatives are then drawn from the other classes
+        whole_bank:bool|None=None, # Score every bank row, then pick the drawn ones (the same numbers); None: when the banks hold fewer rows than a batch draws
     ):
         super().__init__()
-        self.n_data, self.feat_dim, self.nce_k, self.nce_t, self.nce_m = n_data, feat_dim, nce_k, nce_t, nce_m
+        self.n_data, self.feat_dim, self.nce_k, self.nce_t, self.nce_m, self.whole_bank = n_data, feat_dim, nce_k, nce_t, nce_m, whole_bank
         self.embed_s, self.embed_t = nn.Linear(s_dim, feat_dim), nn.Linear(t_dim, feat_dim)
         stdv = 1. / math.sqrt(feat_dim / 3)
         self.register_buffer('memory_s', torch.rand(n_data, feat_dim).mul_(2*stdv).add_(-stdv))  # student side (the code's memory_v1)
@@ -346,8 +347,14 @@ class CRDMemory(nn.Module):
         contrast_idx = self.contrast_indices(idx) if contrast_idx is None else contrast_idx.to(idx.device).long()
         e_s, e_t = self.embed(f_s, f_t)
         with _fp32(f_s):
-            out_s = torch.bmm(self.memory_t[contrast_idx], e_s[:, :, None])[..., 0].div(self.nce_t).exp()
-            out_t = torch.bmm(self.memory_s[contrast_idx], e_t[:, :, None])[..., 0].div(self.nce_t).exp()
+            whole = self.n_data < contrast_idx.numel() if self.whole_bank is None else self.whole_bank
+            if whole:  # B x n_data scores instead of B x (K+1) x feat_dim gathered floats
+                m_s, m_t = self.memory_s.clone(), self.memory_t.clone()  # kept for backward: the banks change in place below
+                out_s, out_t = (e_s @ m_t.T).gather(1, contrast_idx), (e_t @ m_s.T).gather(1, contrast_idx)
+            else:
+                out_s = torch.bmm(self.memory_t[contrast_idx], e_s[:, :, None])[..., 0]
+                out_t = torch.bmm(self.memory_s[contrast_idx], e_t[:, :, None])[..., 0]
+            out_s, out_t = out_s.div(self.nce_t).exp(), out_t.div(self.nce_t).exp()
             with torch.no_grad():
                 if self.z[0] < 0: self.z[0] = out_s.mean() * self.n_data
                 if self.z[1] < 0: self.z[1] = out_t.mean() * self.n_data
