@@ -115,7 +115,7 @@ class TeacherDistill(FlowCallback):
     "Students learn from the teacher's predictions through a logit loss: `weight * loss(student, teacher)` each (Hinton's KD by default)."
     def __init__(self,
         students:list|None=None, # Students that learn (default: all)
-        T:float=4., # Temperature, for the losses that have one
+        T:float|None=None, # Temperature, for the losses that have one; None: the loss's own (kd, dkd, cwd: 4; dist: 1)
         weight:float=1., # Weight of each student's term
         act:str|None=None, # None: as the supervised loss activates outputs (softmax, or sigmoid per label); 'softmax' or 'sigmoid' with `output`
         output=None, # Key or function selecting the logits from structured outputs
@@ -472,7 +472,7 @@ def independent()->list:
     return []
 
 def kd(
-    T:float=4., # Temperature
+    T:float|None=None, # Temperature; None: the loss's own (kd, dkd, cwd: 4; dist: 1)
     weight:float=1., # Weight of each student's term
     students:list|None=None, # The students (default: all)
     loss:str='kd', # Logit loss: 'kd', 'dkd', 'dist' (or 'cwd' on dense outputs)
@@ -493,7 +493,7 @@ def dml(
     return [PeerDistill(students, T=T, weight=weight, loss=loss, params=params)]
 
 def kd_ml(
-    T:float=4., # Temperature of teacher -> student KD
+    T:float|None=None, # Temperature of teacher -> student KD; None: the loss's own (kd, dkd, cwd: 4; dist: 1)
     kd_weight:float=1., # Weight of each KD term
     ml_T:float=1., # Temperature of the peer exchange
     ml_weight:float=1., # Weight of each student's peer term
@@ -502,9 +502,10 @@ def kd_ml(
     kd_params:dict|None=None, # Its other parameters
     ml_loss:str='kd', # Logit loss between peers
     ml_params:dict|None=None, # Its other parameters
+    warmup:float=0., # Epochs of the KD weight's linear ramp
 )->list:
     "Niyaz & Bathula (ISBI 2022): every student learns from the teacher and from every peer, online."
-    return [TeacherDistill(students, T=T, weight=kd_weight, loss=kd_loss, params=kd_params),
+    return [TeacherDistill(students, T=T, weight=kd_weight, loss=kd_loss, params=kd_params, warmup=warmup),
             PeerDistill(students, T=ml_T, weight=ml_weight, loss=ml_loss, params=ml_params)]
 
 def feature_kd(
@@ -534,7 +535,7 @@ def learning_styles(
     teacher_layer:str='auto', # Teacher layer that B matches
     a_layer:str='auto', # A's layer in the peer feature exchange
     b_layer:str='auto', # B's layer (matches the teacher's, and is exchanged with A's)
-    T:float=4., # Temperature of teacher -> A KD
+    T:float|None=None, # Temperature of teacher -> A KD; None: the loss's own (kd, dkd, cwd: 4; dist: 1)
     kd_weight:float=1., # Weight of teacher -> A KD
     feat_weight:float=1., # Weight of teacher -> B feature alignment
     ml_T:float=1., # Temperature of the A <-> B prediction exchange
@@ -547,9 +548,10 @@ def learning_styles(
     kd_params:dict|None=None, # Parameters of `kd_loss`
     ml_params:dict|None=None, # Parameters of `ml_loss`
     feat_params:dict|None=None, # Parameters of `feat_loss`
+    warmup:float=0., # Epochs of the teacher -> A KD weight's linear ramp
 )->list:
     "Niyaz, Sambyal & Bathula (2022): A learns the teacher's predictions, B its feature maps; A and B exchange both."
-    return [TeacherDistill([a], T=T, weight=kd_weight, loss=kd_loss, params=kd_params),
+    return [TeacherDistill([a], T=T, weight=kd_weight, loss=kd_loss, params=kd_params, warmup=warmup),
             FeatureAlign([LayerPair(f'teacher.{teacher_layer}', f'{b}.{b_layer}')], loss=feat_loss, weight=feat_weight, where=where, params=feat_params),
             PeerDistill([a, b], T=ml_T, weight=ml_weight, features={a: a_layer, b: b_layer}, feature_weight=peer_feat_weight,
                         feat_loss=feat_loss, where=where, loss=ml_loss, params=ml_params, feat_params=feat_params)]

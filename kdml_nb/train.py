@@ -229,7 +229,7 @@ _OUTPUTS = {'detect': 'detectors compare their class maps with a sigmoid per cla
 # the option values, once the losses are known
 RULES = [
     (lambda r: 'T' in r.given and 'T' in r.params.get(TEACHER, {}), "give the teacher's temperature once: --T or T= in --kd_params."),
-    (lambda r: not r.T > 0, "--T must be more than 0, got {T}."),
+    (lambda r: r.T is not None and not r.T > 0, "--T must be more than 0, got {T}."),
     (lambda r: not r.warmup >= 0, "--warmup must be 0 or more epochs, got {warmup}."),
     (lambda r: r.logit_std and not any('logit_std' in loss_params(r[FLOW_KINDS[k].loss]) for k in r.params if FLOW_KINDS[k].compares == 'predictions'),
      f"--logit_std standardises the logits that {_either(n for n in losses_for('predictions') if 'logit_std' in loss_params(n))} compare; "
@@ -301,7 +301,7 @@ def check_request(
     feat_params:str|dict|None=None, # Parameters of `feat_loss`
     rel_params:str|dict|None=None, # Parameters of `rel_loss`
     logit_std:bool=False, # Logit standardisation in the prediction flows whose loss has it (kd, dkd)
-    T:float=4., # Temperature of the teacher's prediction flows
+    T:float|None=None, # Temperature of the teacher's prediction flows; None: their loss's own
     warmup:float=0., # Epochs of the linear ramp of the teacher's prediction flows' weight
 )->dict:
     "Validate a `kdml_train` request; raise `ValueError`/`FileNotFoundError` with a one-line message. Each kind of flow's parameters come back read (`check_flows`)."
@@ -314,7 +314,7 @@ def check_request(
     req = dict(task=task, data=data, method=method, teacher=teacher, students=list(students), offline=offline,
                feat_loss=feat_loss, feat_weight=float(feat_weight), box_kd=float(box_kd), feat_bg=float(feat_bg),
                teacher_weights=str(teacher_weights) if teacher_weights else None, split_seed=split_seed, label_delim=label_delim,
-               kd_loss=kd_loss, ml_loss=ml_loss, rel_loss=rel_loss, logit_std=bool(logit_std), T=float(T), warmup=float(warmup))
+               kd_loss=kd_loss, ml_loss=ml_loss, rel_loss=rel_loss, logit_std=bool(logit_std), T=None if T is None else float(T), warmup=float(warmup))
     r = AttrDict(req, epochs=epochs, seeds=seeds, given=given, kinds=m.flows, n=len(students), fewest=m.students[0], most=m.students[1],
                  fewest_w=_WORDS.get(m.students[0], m.students[0]), act=outputs_act(task, data, label_delim), outputs=_OUTPUTS[task])
     _refuse(METHOD_RULES, r)
@@ -325,7 +325,9 @@ def check_request(
     if teacher_weights:
         for s in seeds: _teacher_file(teacher_weights, s)
     _check_data(task, data, split_seed)
-    if TEACHER in r.params: req['T'] = float(r.params[TEACHER].get('T', req['T']))  # a T in --kd_params is the teacher's temperature
+    if TEACHER in r.params:  # the teacher's temperature: --T, or T= in --kd_params, or else its loss's own (DIST's 1, KD's 4)
+        T = r.params[TEACHER].get('T', loss_params(kd_loss).get('T') if req['T'] is None else req['T'])
+        req['T'] = None if T is None else float(T)
     return dict(req, **{FLOW_KINDS[k].params: r.params.get(k, {}) for k in FLOW_KINDS})
 
 def _given(v, default)->bool:
@@ -1001,7 +1003,7 @@ def kdml_train(
     subset:int=None, # Items per split (or images) for quick runs
     kd_loss:Opt(loss_help(TEACHER), str)='kd', # Loss of the teacher -> student prediction flows
     kd_params:Opt(params_help(TEACHER), str)=None, # Its parameters, e.g. beta=8,alpha=1
-    T:Opt(f"Temperature of the teacher -> student prediction flows, whatever their loss ({_either(n for n in losses_for('predictions') if 'T' in loss_params(n))}); or T= in --kd_params", float)=4., # Their temperature
+    T:Opt(f"Temperature of the teacher -> student prediction flows, whatever their loss ({_either(n for n in losses_for('predictions') if 'T' in loss_params(n))}); or T= in --kd_params; default: their loss's own (DIST's 1, the others' 4)", float)=None, # Their temperature
     warmup:Opt("Epochs over which the weight of the teacher -> student prediction flows ramps up linearly (DKD's code: 20)", float)=0., # Their warm-up
     logit_std:Opt("Logit standardisation (Sun et al., CVPR 2024) in every prediction flow whose loss has it (kd, dkd)", store_true)=False, # Z-scored logits
     ml_loss:Opt(loss_help(PEERS), str)='kd', # Loss of the peer prediction flows

@@ -89,7 +89,7 @@ METHODS = {  # in the order --run runs them: the baseline and the two papers' co
     'styles_cwd': Method('learning styles, CWD feature flows', every('--method styles --feat_loss cwd')),
     'dkd': Method("DKD (Zhao et al., CVPR 2022); its code's warm-up, 20 of 240 epochs, is one epoch here",
                   every('--method kd --kd_loss dkd --warmup 1', SOFTMAX)),
-    'dist': Method("DIST (Huang et al., NeurIPS 2022) at its own temperature, 1 (its segmentation code has none; --T's 4 is KD's)",
+    'dist': Method("DIST (Huang et al., NeurIPS 2022) at its own temperature, 1 (its segmentation code has none), written out in the command",
                    every('--method kd --kd_loss dist --kd_params T=1', SOFTMAX)),
     'kd_logit_std': Method('KD with logit standardisation (Sun et al., CVPR 2024)', every('--method kd --kd_loss kd --logit_std', SOFTMAX)),
     'cwd': Method("CWD (Shu et al., ICCV 2021) where the paper puts it: the logit maps of segmentation, the feature maps of "
