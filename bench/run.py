@@ -42,7 +42,8 @@ drift; times are medians over `--steps` training steps after two warm-up rounds.
    (the small CNN, ResNet-10-style), one PneumoniaMNIST batch of 128 (`dls.train.n`: the same items every step), the
    teacher's predictions with KD (the baseline), KD with logit standardisation, DKD, DIST; its 'auto' map with MSE, AT,
    CWD (`feature_kd`; MSE and CWD through a 1x1 adapter, trained too); its penultimate embedding with RKD, PKT, SP and
-   CRD (`relation_kd`, CRD at its default nce_k=16384 and at 4096; its banks hold the whole training split). Then a
+   CRD (`relation_kd`, CRD at its default nce_k=16384 and at 4096; its banks hold the whole training split; scored by
+   gathering the drawn rows, as the official code does and as this section was measured: section 11 for the default). Then a
    segmentation cohort (U-Net teacher, small and tiny U-Nets, one Kvasir-SEG batch of 8 at 80 px): KD per pixel (its
    baseline), DKD per pixel, CWD and EMKD on the 'auto' maps. What is timed is the whole training step (forward of
    every member, the losses, backward, optimizer step) of the same batch, each variant a `cohort_learner` from the same
@@ -54,8 +55,8 @@ drift; times are medians over `--steps` training steps after two warm-up rounds.
    each variant's distillation terms alone (`term_cost`: forward and backward of every flow's term, adapters included,
    on the tensors its flows compare for that batch; CRD's not), to say where a step's extra time goes.
 11. CRD's scoring (`--only crd`): on section 10's classification cohort and batch, CRD's step at nce_k=16384 and 4096
-   scoring the batch against the whole banks and picking the drawn rows (`CRDMemory`'s choice when the banks hold fewer
-   rows than a batch draws: 4,707 here, against 128 x (K+1)) against the same CRD gathering the drawn rows first (the
+   scoring the batch against the whole banks and picking the drawn rows (`CRDMemory.whole`: its choice where that takes
+   less memory, as for 4,707 rows against 128 x (K+1) drawn) against the same CRD gathering the drawn rows first (the
    official code's way, `whole_bank=False`), and plain KD, alternated step by step in fresh one-thread processes as in
    section 10: the CPU-time ratios, and the memory a step adds.
 `--only` runs some sections and keeps the others' figures already in the results file.
@@ -164,7 +165,7 @@ LS_CLS = ('resnet18', ('cnn', 'resnet10'))  # the classification cohort of secti
 LS_SEG = ('unet', ('unet_small', 'unet_tiny'))  # the segmentation cohort: Kvasir-SEG resized to LS_SEG_SIZE, batch LS_SEG_BS
 LS_SEG_SIZE, LS_SEG_BS, LS_SEG_N = 80, 8, 40  # polyp images at 80 px, batch 8, 40 images drawn (one batch of them is trained on)
 LS_STEPS, LS_WARMUP, LS_THREADS, LS_GOAL = 12, 2, 1, 1.03  # rounds a child times after its warm-up rounds; threads; the goal for every loss but CRD
-LS_CRD_EVERY = 6  # CRD's steps take 7 (K=4096) to 23 or more (K=16384) times KD's: timed in every 6th round only (2 steps a child)
+LS_CRD_EVERY = 6  # CRD gathering rows takes 7 (K=4096) to 23 or more (K=16384) times KD's step: timed in every 6th round only (2 steps a child)
 LS_TERM_REPS = 10  # the terms of a variant alone, timed after the steps
 LS_ROUNDS = 2  # child processes per cohort, alternated (the section's own: `--rounds` is for sections 2, 6 and 9)
 CRD_STEPS, CRD_ROWS_EVERY = 12, 6  # section 11: rounds a child times after LS_WARMUP; the gathering variants, 7 to 23 times KD's step, in every 6th round
@@ -441,7 +442,7 @@ def loss_variants(task:str, students:list)->dict:
         return {'kd': kd(), 'dkd': kd(loss='dkd'), 'cwd': feature_kd(students, loss='cwd'), 'emkd': feature_kd(students, loss='emkd')}
     return {'kd': kd(), 'kd_logit_std': kd(params=dict(logit_std=True)), 'dkd': kd(loss='dkd'), 'dist': kd(loss='dist'),
             **{l: feature_kd(students, loss=l) for l in ('mse', 'at', 'cwd')}, **{l: relation_kd(loss=l) for l in ('rkd', 'pkt', 'sp')},
-            'crd_16384': relation_kd(loss='crd'), 'crd_4096': relation_kd(loss='crd', params=dict(nce_k=4096))}
+            'crd_16384': relation_kd(loss='crd') + [GatherRows()], 'crd_4096': relation_kd(loss='crd', params=dict(nce_k=4096)) + [GatherRows()]}  # as measured: the official code's rows (11: both)
 
 def term_cost(learn, xb:Tensor, yb:Tensor, reps:int=LS_TERM_REPS)->float:
     "10. Median CPU seconds of one variant's distillation terms alone (every flow's, forward and backward, adapters included), on the tensors its flows compare for batch `xb`: where the step's extra time goes."
@@ -505,7 +506,7 @@ def losses_child(task:str, out:str):
             flows=[f'{f.source}->{f.target}: {f.detail}' for f in fs],
             adapter_params=sum(p.numel() for p in ad.parameters()),  # trained beside the students: adapters of mse and cwd, CRD's heads
             **(dict(nce_k=crd[0].nce_k, feat_dim=crd[0].feat_dim, bank_rows=crd[0].n_data, memories=len(crd),
-                    whole_bank=crd[0].n_data < bs*(crd[0].nce_k + 1) if crd[0].whole_bank is None else crd[0].whole_bank,  # how it scored
+                    whole_bank=crd[0].whole(bs),  # how it scored
                     bank_mb=sum(b.numel()*b.element_size() for m in crd for b in (m.memory_s, m.memory_t))/2**20) if crd else {}))
     Path(out).write_text(json.dumps(res))
 

@@ -298,7 +298,7 @@ class CRDMemory(nn.Module):
         nce_t:float=0.07, # Temperature
         nce_m:float=0.5, # Momentum of the banks' update
         labels:Tensor|None=None, # Class of every training item: negatives are then drawn from the other classes
-        whole_bank:bool|None=None, # Score every bank row, then pick the drawn ones (the same numbers); None: when the banks hold fewer rows than a batch draws
+        whole_bank:bool|None=None, # Score every bank row, then pick the drawn ones (the same numbers, to rounding); None: where that takes less memory (`whole`)
     ):
         super().__init__()
         self.n_data, self.feat_dim, self.nce_k, self.nce_t, self.nce_m, self.whole_bank = n_data, feat_dim, nce_k, nce_t, nce_m, whole_bank
@@ -309,6 +309,11 @@ class CRDMemory(nn.Module):
         self.register_buffer('z', torch.full((2,), -1.))  # Z of the student's and the teacher's scores; < 0 until the first batch
         if labels is not None and len(labels) != n_data: raise ValueError(f"CRDMemory: {len(labels)} labels for {n_data} items.")
         self.register_buffer('labels', None if labels is None else torch.as_tensor(labels).long(), persistent=False)
+
+    def whole(self, B:int)->bool:
+        "Whether a batch of `B` items is scored against the whole banks: `whole_bank`, or, when None, whether B x N scores and a copy of each bank take less memory than the B x (nce_k+1) rows of `feat_dim` gathered from it."
+        if self.whole_bank is not None: return self.whole_bank
+        return self.n_data*(B + self.feat_dim) < B*(self.nce_k + 1)*self.feat_dim
 
     def embed(self, f_s:Tensor, f_t:Tensor)->tuple:
         "L2-normalised projections of the student's features and of the teacher's (detached): (B,feat_dim) each, float32."
@@ -347,8 +352,7 @@ class CRDMemory(nn.Module):
         contrast_idx = self.contrast_indices(idx) if contrast_idx is None else contrast_idx.to(idx.device).long()
         e_s, e_t = self.embed(f_s, f_t)
         with _fp32(f_s):
-            whole = self.n_data < contrast_idx.numel() if self.whole_bank is None else self.whole_bank
-            if whole:  # B x n_data scores instead of B x (K+1) x feat_dim gathered floats
+            if self.whole(len(idx)):  # B x n_data scores instead of B x (K+1) x feat_dim gathered floats
                 m_s, m_t = self.memory_s.clone(), self.memory_t.clone()  # kept for backward: the banks change in place below
                 out_s, out_t = (e_s @ m_t.T).gather(1, contrast_idx), (e_t @ m_s.T).gather(1, contrast_idx)
             else:

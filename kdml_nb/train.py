@@ -382,7 +382,7 @@ def method_cbs(req:dict, names:list)->list:
     "The callbacks of a checked request for students `names`: its method's (`METHODS`), the teacher's prediction flows ramped up over `warmup` epochs, plus box distillation for detectors."
     det, bg = req['task'] == 'detect', req.get('feat_bg', 1.)
     cbs = METHODS[req['method']].build(names, {**req, 'layer': 'neck' if det else 'auto', 'where': near_objects(1., bg) if det and bg != 1. else None})
-    for cb in cbs:  # `kd_ml` and `learning_styles` take no warm-up: it is the callback's own attribute, read when it builds its flows
+    for cb in cbs:  # every teacher prediction flow, whichever preset built it, ramps up over --warmup: the callback's attribute, read when it builds its flows
         if isinstance(cb, TeacherDistill): cb.warmup = req.get('warmup', 0.)
     if req.get('box_kd', 0.):  # styles: only student A learns from the teacher's outputs
         cbs = cbs + [BoxDistill(names[:1] if req['method'] == 'styles' else None, weight=req['box_kd'])]
@@ -667,13 +667,18 @@ def seed_settings(req:dict, epochs:int, bs:int, lr:float, size:int|None, subset:
     "What decides a seed's result besides the seed: a checkpoint is continued only by a run with the same settings."
     return dict(req, epochs=epochs, bs=bs, lr=lr, size=size, subset=subset, skip_bad=skip_bad, channels_last=channels_last, precision=precision)
 
+def _differs(was:dict, settings:dict)->str|None:
+    "The first of `settings` that a checkpoint was written with otherwise (None: none). Without a teacher flow the temperature decides nothing: it is not compared (runs before `--T` defaulted to its loss's own recorded 4.0 there)."
+    m = METHODS.get(settings.get('method'))
+    skip = {'T'} if m is not None and TEACHER not in m.flows else set()
+    return next((k for k in settings if k not in skip and was.get(k) != settings[k]), None)
+
 def resume_checkpoint(path:Path, settings:dict)->dict|None:
     "The checkpoint at `path` (None if there is none), refused with a one-line `RequestError` if written with other `settings`."
     if not path.is_file(): return None
     try: ck = load_checkpoint(path)
     except ValueError as e: raise RequestError(str(e)) from None
-    was = ck['info']['settings']
-    k = next((k for k in settings if was.get(k) != settings[k]), None)
+    k = _differs(ck['info']['settings'], settings)
     if k is not None:
         raise RequestError(f"{path} was written with {k}={was.get(k)!r}, not {settings[k]!r}: give the options of that run, or remove the file to start the seed again.")
     return ck
@@ -962,13 +967,23 @@ def flows_said(req:dict)->str:
 def _names(s)->list: return [o.strip() for o in str(s).split(',') if o.strip()]
 def _n_seeds(rows:list)->int: return pd.concat(rows).seed.nunique() if rows else 0
 
+def _older_T(rec:dict)->dict:
+    "Arguments recorded before `--T` defaulted to its loss's own temperature: their T of 4.0 where nothing read it (no teacher flow, or T in `--kd_params`) is put back to the default, None; elsewhere it stays, as the run trained."
+    if rec.get('T') != 4.: return rec
+    m = METHODS.get(rec.get('method'))
+    if m is not None and TEACHER in m.flows:
+        try: p = parse_params(rec.get('kd_params'), rec.get('kd_loss', 'kd'), 'predictions', 'kd_params')
+        except ValueError: return rec
+        if 'T' not in p: return rec
+    return {**rec, 'T': None}
+
 def resumed_args(
     given:dict, # The arguments of this call
     recorded:dict, # Those of the run being resumed
     defaults:dict, # `kdml_train`'s defaults
 )->dict:
     "The arguments of a resumed run: those left at their defaults are the run's; one given must equal the run's (a one-line `ValueError` otherwise)."
-    recorded = {**{k: defaults[k] for k in given}, **recorded}  # options newer than the run: it ran with their defaults
+    recorded = {**{k: defaults[k] for k in given}, **_older_T(recorded)}  # options newer than the run: it ran with their defaults
     same = lambda k, v: (not recorded.get('offline')) if k == 'online' else (
         _names(v) == _names(recorded.get(k)) if k in ('students', 'seeds') else v == recorded.get(k))
     for k,v in given.items():
