@@ -678,7 +678,8 @@ def resume_checkpoint(path:Path, settings:dict)->dict|None:
     if not path.is_file(): return None
     try: ck = load_checkpoint(path)
     except ValueError as e: raise RequestError(str(e)) from None
-    k = _differs(ck['info']['settings'], settings)
+    was = ck['info']['settings']
+    k = _differs(was, settings)
     if k is not None:
         raise RequestError(f"{path} was written with {k}={was.get(k)!r}, not {settings[k]!r}: give the options of that run, or remove the file to start the seed again.")
     return ck
