@@ -213,7 +213,7 @@ def medmnist_dls(
     return dls
 
 # %% ../nbs/00_data.ipynb #5dd7ab6c
-from .images import IMAGE_EXTS, ImageReadError, image_size, read_image, read_mask, verify_images
+from .images import IMAGE_EXTS, ImageReadError, is_image_file, image_size, read_image, read_mask, verify_images
 _all_ = ['read_image', 'read_mask']  # re-exported: loaders and callers read images through `kdml_nb.images`
 
 class SegPair(NamedTuple):
@@ -226,8 +226,8 @@ def _images_in(folder:Path, what:str)->list:
     folder = Path(folder)
     if not folder.exists(): raise FileNotFoundError(f"{what} folder {folder} does not exist.")
     if not folder.is_dir(): raise NotADirectoryError(f"{what} folder {folder} is not a folder.")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTS)
-    if not files: raise ValueError(f"{what} folder {folder} holds no image files (expected {', '.join(sorted(IMAGE_EXTS))}).")
+    files = sorted(p for p in folder.iterdir() if is_image_file(p))
+    if not files: raise ValueError(f"{what} folder {folder} holds no image files (expected {', '.join(sorted(IMAGE_EXTS))}, or DICOM files of any name).")
     return files
 
 def _check_image(p:Path)->tuple:

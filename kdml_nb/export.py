@@ -16,7 +16,7 @@ from fastai.vision.all import Resize, Normalize, PILImage, PILImageBW, L, patch,
 from safetensors.torch import save_file
 import kdml_nb
 from .cohort import CohortLearner
-from .images import IMAGE_EXTS, read_image
+from .images import IMAGE_EXTS, is_image_file, read_image
 from .zoo import make_net, load_weights
 
 # %% auto #0
@@ -276,8 +276,8 @@ def _images(images:Path)->list:
     "Image files of a folder (recursively, sorted) or a single image file."
     if not images.exists(): raise FileNotFoundError(f"no image folder {images}.")
     if images.is_file(): return [images]
-    res = sorted(p for p in images.rglob('*') if p.is_file() and p.suffix.lower() in IMAGE_EXTS and not p.name.startswith('.'))
-    if not res: raise ValueError(f"no images in {images} (looked for {', '.join(sorted(IMAGE_EXTS))} files, in subfolders too).")
+    res = sorted(p for p in images.rglob('*') if is_image_file(p))
+    if not res: raise ValueError(f"no images in {images} (looked for {', '.join(sorted(IMAGE_EXTS))} files and DICOM files of any name, in subfolders too).")
     return res
 
 def _activate(out:np.ndarray, act:str)->np.ndarray:

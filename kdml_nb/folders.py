@@ -15,7 +15,7 @@ import pandas as pd
 from fastai.vision.all import *
 from fastcore.script import call_parse, Param  # after fastai's star import, which brings another `Param`
 from .data import FixedSplitter, MEDMNIST_2D, medmnist_dls, load_medmnist, dataset_summary
-from .images import IMAGE_EXTS, ImageReadError, read_array, read_image, image_size, image_channels, verify_images
+from .images import IMAGE_EXTS, ImageReadError, is_image_file, read_array, read_image, image_size, image_channels, verify_images
 
 # %% auto #0
 __all__ = ['SPLIT_NAMES', 'PATH_COLUMNS', 'LABEL_COLUMNS', 'SPLIT_COLUMNS', 'AUG_DEFAULTS', 'LabelledImage', 'folder_items',
@@ -31,7 +31,7 @@ class LabelledImage(NamedTuple):
 SPLIT_NAMES = {'train': 'train', 'training': 'train', 'valid': 'valid', 'val': 'valid', 'validation': 'valid',
                'test': 'test', 'testing': 'test'}
 
-def _is_image(p:Path)->bool: return p.suffix.lower() in IMAGE_EXTS and not p.name.startswith('.') and p.is_file()
+_is_image = is_image_file  # by suffix, or a DICOM file of any name
 def _subdirs(p:Path)->list: return sorted(d for d in p.iterdir() if d.is_dir() and not d.name.startswith('.'))
 
 def _class_folders(folder:Path)->list:
@@ -43,7 +43,7 @@ def _class_folders(folder:Path)->list:
         raise ValueError(f"{folder} is empty: it needs one folder of images per class.")
     res = {d.name: sorted(p for p in d.rglob('*') if _is_image(p)) for d in subs}
     empty = [c for c,ps in res.items() if not ps]
-    if empty: raise ValueError(f"class folder(s) {empty} in {folder} hold no images ({' '.join(sorted(IMAGE_EXTS))}): add images or remove the folder(s).")
+    if empty: raise ValueError(f"class folder(s) {empty} in {folder} hold no images ({' '.join(sorted(IMAGE_EXTS))}, or DICOM files of any name): add images or remove the folder(s).")
     return [LabelledImage(p, c) for c,ps in res.items() for p in ps]
 
 def folder_items(

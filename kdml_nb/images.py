@@ -12,11 +12,11 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 # %% auto #0
-__all__ = ['IMAGE_EXTS', 'ImageReadError', 'read_array', 'read_image', 'image_size', 'image_channels', 'read_mask',
-           'read_label_mask', 'verify_images']
+__all__ = ['IMAGE_EXTS', 'ImageReadError', 'is_image_file', 'read_array', 'read_image', 'image_size', 'image_channels',
+           'read_mask', 'read_label_mask', 'verify_images']
 
 # %% ../nbs/12_images.ipynb #9956e11f
-IMAGE_EXTS = {'.png', '.jpg', '.jpeg', '.tif', '.tiff', '.bmp', '.gif', '.dcm'}
+IMAGE_EXTS = {'.png', '.jpg', '.jpeg', '.tif', '.tiff', '.bmp', '.gif', '.dcm', '.dicom'}
 
 class ImageReadError(ValueError):
     "A file that is missing, not an image, or truncated: the message names it and says why."
@@ -36,6 +36,17 @@ def _kind(path:Path)->str:
     if head[128:132] == b'DICM' or path.suffix.lower() in ('.dcm', '.dicom'): return 'dicom'
     if head[:4] in (b'II*\x00', b'MM\x00*', b'II+\x00', b'MM\x00+'): return 'tiff'
     return 'pillow'
+
+def is_image_file(
+    p:Path, # A path
+)->bool:
+    "Whether folder loaders collect `p`: a visible file with a suffix of `IMAGE_EXTS`, or a DICOM file whatever its name (`DICM` at byte 128)."
+    p = Path(p)
+    if p.name.startswith('.') or not p.is_file(): return False
+    if p.suffix.lower() in IMAGE_EXTS: return True
+    try:
+        with open(p, 'rb') as f: return f.read(132)[128:132] == b'DICM'
+    except OSError: return False
 
 # %% ../nbs/12_images.ipynb #dc3cefb1
 def _pillow(path:Path, palette:bool=True)->np.ndarray:
