@@ -304,6 +304,16 @@ def cohort_splitter(model)->list:
     return [bodies, heads + list(c.adapters.parameters())]
 
 # %% ../nbs/02_cohort.ipynb #84aacd79
+class _GatherMembers(GatherPredsCallback):
+    "fastai's `GatherPredsCallback`, keeping `{member: predictions}` a dict with one member too (fastai's `detuplify` indexes a one-key dict with 0)."
+    name = 'gather_preds'  # fastai's name for it: callbacks check `learn.gather_preds` to know they run inside `get_preds`
+    def after_validate(self):
+        if not (self.with_preds and getattr(self, 'preds', None) and isinstance(self.preds[0], dict)): return super().after_validate()
+        preds, self.with_preds = to_concat(self.preds, dim=self.concat_dim), False
+        try: super().after_validate()
+        finally: self.with_preds = True
+        self.preds = preds
+
 class CohortLearner(Learner):
     "A `Learner` that trains a `Cohort`."
     fitted = False  # True once `fit` has completed an epoch (set by `CohortRecorder`) or `load` has read saved weights
@@ -337,11 +347,23 @@ class CohortLearner(Learner):
         self.fitted = True
         return res
 
-    def get_preds(self, ds_idx:int=1, dl=None, **kwargs):
-        "fastai's `get_preds`, with predictions as `{member: probabilities}` plus the ensemble."
+    @delegates(GatherPredsCallback.__init__)
+    def get_preds(self, ds_idx:int=1, dl=None, with_input:bool=False, with_decoded:bool=False, with_loss:bool=False, act=None,
+                  inner:bool=False, reorder:bool=True, cbs=None, **kwargs)->tuple:
+        "fastai's `get_preds`, with predictions as `{member: probabilities}` plus the ensemble (a cohort of one member too)."
         # fastai's reordering does not handle dicts: predict over an unshuffled loader instead
         dl = self.dls[ds_idx].new(shuffle=False, drop_last=False) if dl is None else (dl.new(shuffle=False) if getattr(dl, 'shuffle', False) else dl)
-        return super().get_preds(dl=dl, reorder=False, **kwargs)
+        cb = _GatherMembers(with_input=with_input, with_loss=with_loss, **kwargs)
+        ctx = self.validation_context(cbs=L(cbs) + [cb], inner=inner)
+        if with_loss: ctx.append(self.loss_not_reduced())
+        with ContextManagers(ctx):  # the rest is fastai's `get_preds`
+            self._do_epoch_validate(dl=dl)
+            act = ifnone(act, getcallable(self.loss_func, 'activation'))
+            res, i = cb.all_tensors(), int(with_input)
+            if res[i] is not None:
+                res[i] = act(res[i])
+                if with_decoded: res.insert(i + 2, getcallable(self.loss_func, 'decodes')(res[i]))
+            return tuple(res)
 
     def member(self, name:str)->nn.Module:
         "The trained member `name`, a plain `nn.Module` (shared with the cohort, not a copy)."
