@@ -33,14 +33,14 @@ from .detect import DET_ARCHS, DetMAP, BoxDistill, near_objects
 
 # %% auto #0
 __all__ = ['TEACHER', 'PEERS', 'MAPS', 'EMBEDDINGS', 'FLOW_KINDS', 'METHODS', 'TASKS', 'SEG_DATA', 'DET_DATA', 'DATA_DIRS',
-           'CLS_DATA', 'TASK_DEFAULTS', 'METHOD_RULES', 'LOSS_RULES', 'RULES', 'CHECKPOINT_FORMAT', 'FlowKind',
+           'CLS_DATA', 'FLIPS', 'TASK_DEFAULTS', 'METHOD_RULES', 'LOSS_RULES', 'RULES', 'CHECKPOINT_FORMAT', 'FlowKind',
            'Method', 'methods_with', 'parse_params', 'format_params', 'loss_help', 'params_help', 'method_help',
-           'arch_task', 'student_names', 'RequestError', 'outputs_act', 'check_flows', 'check_request', 'method_cbs',
-           'task_dls', 'evaluate', 'throughput', 'epoch_seconds', 'ChannelsLastBatch', 'rng_states', 'set_rng_states',
-           'load_checkpoint', 'restore_weights', 'Checkpoint', 'fit_resumable', 'seed_settings', 'resume_checkpoint',
-           'train_seed', 'environment', 'n_classes', 'build_members', 'prepare_seed', 'flow_columns', 'run_seed',
-           'summarise', 'write_results', 'paired_gain', 'plan_run', 'flows_said', 'resumed_args', 'recorded_run',
-           'kdml_train']
+           'own_images', 'arch_task', 'student_names', 'RequestError', 'outputs_act', 'check_flows', 'check_request',
+           'method_cbs', 'task_dls', 'evaluate', 'throughput', 'epoch_seconds', 'ChannelsLastBatch', 'rng_states',
+           'set_rng_states', 'load_checkpoint', 'restore_weights', 'Checkpoint', 'fit_resumable', 'seed_settings',
+           'resume_checkpoint', 'train_seed', 'environment', 'n_classes', 'build_members', 'prepare_seed',
+           'flow_columns', 'run_seed', 'summarise', 'write_results', 'paired_gain', 'plan_run', 'flows_said',
+           'resumed_args', 'recorded_run', 'kdml_train']
 
 # %% ../nbs/04_train.ipynb #316980cd
 class FlowKind(NamedTuple):
@@ -160,6 +160,11 @@ DET_DATA = ('bccd', 'kvasir-seg', 'cvc-clinicdb')
 DATA_DIRS = {'bccd': 'bccd', 'drive': 'retina/drive', 'kvasir-seg': 'polyps/kvasir-seg',
              'cvc-clinicdb': 'polyps/cvc-clinicdb', 'chasedb1': 'retina/chasedb1', 'isbi2012': 'em/isbi2012'}
 CLS_DATA = ('bccd', *MEDMNIST_2D)
+# --flip: the flips of the training images of your own folders and tables (`image_dls`'s `aug`); the named datasets keep theirs
+FLIPS = {'h': dict(do_flip=True, flip_vert=False), 'hv': dict(do_flip=True, flip_vert=True), 'none': dict(do_flip=False, flip_vert=False)}
+def own_images(task:str, data:str)->bool:
+    "Whether `data` is the user's own class folders or label table (not a named dataset, not an `.npz` file)."
+    return task == 'classify' and data not in CLS_DATA and Path(data).suffix.lower() != '.npz'
 # what `kdml_train` uses when --data, --teacher or --students is not given
 TASK_DEFAULTS = {'classify': dict(data='pneumoniamnist', teacher='resnet18', students='cnn,resnet10', bs=128),
                  'segment': dict(data='drive', teacher='unet', students='unet_small,unet_tiny', bs=128),
@@ -243,6 +248,9 @@ RULES = [
     (lambda r: r.epochs < 1, "--epochs must be at least 1."),
     (lambda r: r.label_delim and not (r.task == 'classify' and Path(r.data).suffix.lower() in ('.csv', '.tsv')),
      "--label_delim splits the labels of a CSV/TSV file: it needs --task classify and a .csv or .tsv --data."),
+    (lambda r: r.flip is not None and r.flip not in FLIPS, f"--flip {{flip}}: use {_either(FLIPS)}."),
+    (lambda r: r.flip is not None and not own_images(r.task, r.data),
+     "--flip sets the flips of your own image folders and label tables (--task classify); the named datasets and .npz files keep their own augmentation."),
     (lambda r: not r.seeds, "--seeds is empty."),
     (lambda r: r.teacher_weights and not r.offline, "--teacher_weights loads a trained teacher, which then stays frozen: it needs --offline."),
 ]
@@ -293,6 +301,7 @@ def check_request(
     teacher_weights:str|None=None, # With `offline`: a trained teacher's weights
     split_seed:int|None=None, # Seed of the drawn splits alone
     label_delim:str|None=None, # CSV data: the delimiter of multiple labels
+    flip:str|None=None, # Own folders and tables: flips of the training images, 'h', 'hv' or 'none' (`FLIPS`); None: 'h'
     kd_loss:str='kd', # Loss of the teacher -> student prediction flows
     ml_loss:str='kd', # Loss of the peer prediction flows
     rel_loss:str='rkd', # Loss of the embedding flows
@@ -313,7 +322,7 @@ def check_request(
     m = METHODS[method]
     req = dict(task=task, data=data, method=method, teacher=teacher, students=list(students), offline=offline,
                feat_loss=feat_loss, feat_weight=float(feat_weight), box_kd=float(box_kd), feat_bg=float(feat_bg),
-               teacher_weights=str(teacher_weights) if teacher_weights else None, split_seed=split_seed, label_delim=label_delim,
+               teacher_weights=str(teacher_weights) if teacher_weights else None, split_seed=split_seed, label_delim=label_delim, flip=flip,
                kd_loss=kd_loss, ml_loss=ml_loss, rel_loss=rel_loss, logit_std=bool(logit_std), T=None if T is None else float(T), warmup=float(warmup))
     r = AttrDict(req, epochs=epochs, seeds=seeds, given=given, kinds=m.flows, n=len(students), fewest=m.students[0], most=m.students[1],
                  fewest_w=_WORDS.get(m.students[0], m.students[0]), act=outputs_act(task, data, label_delim), outputs=_OUTPUTS[task])
@@ -400,6 +409,7 @@ def task_dls(
     split_seed:int|None=None, # Seed of the drawn splits alone (polyps, validation images of DRIVE and folders); default `seed`
     skip_bad:bool=False, # Folders and CSVs: skip unreadable image files (and say how many) instead of stopping at the first
     label_delim:str|None=None, # CSVs: labels joined by this delimiter (e.g. ';') make a multi-label task
+    flip:str|None=None, # Own folders and tables: 'h' (left-right, fastai's default), 'hv' (also up-down) or 'none'
 )->DataLoaders:
     "The `DataLoaders` of a dataset, with a test loader where the dataset has a test split."
     seeds = dict(seed=seed, split_seed=split_seed)
@@ -415,7 +425,7 @@ def task_dls(
         if data in MEDMNIST_2D: return medmnist_dls(data, size=size, bs=bs, subset=subset, seed=seed)
         npz = Path(data).suffix == '.npz'  # its own size; folders and CSVs are resized to one size (128 px unless --size)
         return image_dls(Path(data), size=size if npz else (size or 128), bs=bs, subset=subset, seed=seed, split_seed=split_seed, skip_bad=skip_bad,
-                          label_delim=label_delim)
+                          label_delim=label_delim, aug=FLIPS[flip or 'h'])
     if data in ('kvasir-seg', 'cvc-clinicdb'): return polyp_dls(dataset=data, size=size or 128, bs=bs, n=subset, test_pct=0.2, **seeds)
     if data == 'drive': return drive_dls(bs=bs, **seeds, **({'patch': size} if size else {}))
     if data == 'chasedb1': return chase_dls(bs=bs, **seeds, **({'patch': size} if size else {}))
@@ -758,7 +768,7 @@ def prepare_seed(
     "`(dls, teacher, students)` of one seed, a loaded `--teacher_weights` included; whatever is wrong with the data, the networks or the weights is a `RequestError`, before any training."
     try:
         dls = task_dls(req['task'], req['data'], bs=bs, size=size, subset=subset, seed=seed, split_seed=req.get('split_seed'), skip_bad=skip_bad,
-                       label_delim=req.get('label_delim'))
+                       label_delim=req.get('label_delim'), flip=req.get('flip'))
         if len(dls.train) == 0:  # fastai drops the last partial training batch: fewer items than bs would train nothing
             raise RequestError(f"the training set has {len(dls.train_ds)} items, fewer than one batch of {bs}: use a smaller --bs or a larger --subset.")
         check_flows(req, loss_activation(default_loss(dls)))  # the losses against the outputs: a CSV or .npz can turn out multi-label
@@ -943,7 +953,7 @@ def plan_run(a:dict)->tuple:
     a = {**a, **{k: a[k] or v for k,v in TASK_DEFAULTS[a['task']].items()}}
     req = check_request(a['task'], a['data'], a['method'], a['teacher'], _names(a['students']), offline=a['offline'], epochs=a['epochs'],
                         seeds=seeds, box_kd=a['box_kd'], feat_bg=a['feat_bg'], teacher_weights=a['teacher_weights'], split_seed=a['split_seed'],
-                        label_delim=a['label_delim'], **{k: a[k] for k in _FLOW_OPTIONS})
+                        label_delim=a['label_delim'], flip=a['flip'], **{k: a[k] for k in _FLOW_OPTIONS})
     req['teacher_epochs'] = teacher_epochs
     opts = dict(epochs=a['epochs'], bs=a['bs'], lr=a['lr'], size=a['size'], subset=a['subset'], skip_bad=a['skip_bad'],
                 channels_last=a['channels_last'], precision='bf16' if a['bf16'] else 'fp16' if a['fp16'] else None)
@@ -1039,6 +1049,7 @@ def kdml_train(
     fp16:store_true=False, # float16 mixed precision with a gradient scaler (CUDA GPUs only)
     skip_bad:store_true=False, # Folders and CSVs: skip unreadable or truncated images, and say how many (default: stop, naming the file)
     label_delim:str=None, # CSV data: labels joined by this delimiter (e.g. ';') make a multi-label task (sigmoid loss, KD per label)
+    flip:str=None, # Your own folders and tables: flips of the training images, h (left-right, the default), hv (also up-down: microscopy, histology) or none (X-rays: a mirrored chest is another anatomy)
     resume:store_true=False, # Continue the run in --out: finished seeds are kept, the unfinished one continues from its last epoch (options not given are the run's)
     overwrite:store_true=False, # Replace the results of a run already in --out (default: refuse)
     out:str='runs/kdml', # Output folder

@@ -1,7 +1,7 @@
 """Your own data and networks through the commands, as a new user runs them: folders and CSVs built here from real
 images of the shared data, networks from timm / torchvision / smp by name, weights from files, every bad input of the
 open-world issue as one `kdml_train: error:` line with no output folder left behind, and a multi-label run end to end."""
-import pickle, shutil, subprocess, sys, warnings
+import json, pickle, shutil, subprocess, sys, warnings
 from pathlib import Path
 import numpy as np, pandas as pd
 import pytest, torch
@@ -47,15 +47,16 @@ def polyps(tmp_path_factory):
     return root
 
 def test_class_folders_with_ecosystem_networks(xrays, tmp_path):
-    "A folder of X-ray PNGs, a timm teacher and a torchvision student, learning styles on 'auto' layers: it trains, and every member is saved."
+    "A folder of X-ray PNGs (never mirrored: --flip none), a timm teacher and a torchvision student, learning styles on 'auto' layers: it trains, and every member is saved."
     out = tmp_path/'run'
     r = cli('kdml_train', '--data', xrays, '--size', '64', '--teacher', 'timm:resnet18', '--students',
-            'torchvision:mobilenet_v3_small,fastai:xresnet18', '--method', 'styles', '--epochs', '1', '--bs', '32', '--out', out)
+            'torchvision:mobilenet_v3_small,fastai:xresnet18', '--method', 'styles', '--epochs', '1', '--bs', '32', '--flip', 'none', '--out', out)
     assert r.returncode == 0, r.stderr[-3000:]
     res = pd.read_csv(out/'results.csv')
     assert res.member.tolist() == ['teacher', 'mobilenet_v3_small', 'xresnet18', 'ensemble']
     assert res.split.unique().tolist() == ['test'] and res.accuracy.between(0, 1).all()
     assert {p.name for p in (out/'members_seed0').iterdir()} >= {'teacher.safetensors', 'xresnet18.json'}
+    assert json.loads((out/'results.json').read_text())['args']['flip'] == 'none'  # recorded: --resume trains it the same way
 
 def test_multi_label_csv_end_to_end(tmp_path):
     "BCCD smears labelled by the cell types they contain (from the VOC annotations), as a CSV with ';'-joined labels: sigmoid KD, mean and per-label AUC."

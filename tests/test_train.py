@@ -67,6 +67,7 @@ def test_detect_smoke(tmp_path):
     (['--teacher_weights', 'teacher.pth'], 'it needs --offline'),
     (['--offline', '--teacher_weights', '/no/such/run'], 'no /no/such/run'),
     (['--split_seed', '0'], 'pneumoniamnist comes with its own splits'),
+    (['--flip', 'none'], '--flip sets the flips of your own image folders and label tables'),
 ])
 def test_errors_are_one_line_before_training(tmp_path, args, msg):
     r = kdml_train(*args, '--out', str(tmp_path/'out'))
