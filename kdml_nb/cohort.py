@@ -349,10 +349,14 @@ class CohortLearner(Learner):
 
     @delegates(GatherPredsCallback.__init__)
     def get_preds(self, ds_idx:int=1, dl=None, with_input:bool=False, with_decoded:bool=False, with_loss:bool=False, act=None,
-                  inner:bool=False, reorder:bool=True, cbs=None, **kwargs)->tuple:
+                  inner:bool=False, cbs=None, **kwargs)->tuple:
         "fastai's `get_preds`, with predictions as `{member: probabilities}` plus the ensemble (a cohort of one member too)."
-        # fastai's reordering does not handle dicts: predict over an unshuffled loader instead
-        dl = self.dls[ds_idx].new(shuffle=False, drop_last=False) if dl is None else (dl.new(shuffle=False) if getattr(dl, 'shuffle', False) else dl)
+        # fastai's reordering does not handle dicts: predict over an unshuffled loader, every item of it, instead
+        if dl is None: dl = self.dls[ds_idx].new(shuffle=False, drop_last=False)
+        else:
+            try: len(dl)
+            except TypeError: raise TypeError(f"`dl` is {type(dl)} and doesn't have len(dl)") from None
+            if getattr(dl, 'shuffle', False) or getattr(dl, 'drop_last', False): dl = dl.new(shuffle=False, drop_last=False)
         cb = _GatherMembers(with_input=with_input, with_loss=with_loss, **kwargs)
         ctx = self.validation_context(cbs=L(cbs) + [cb], inner=inner)
         if with_loss: ctx.append(self.loss_not_reduced())
