@@ -213,7 +213,7 @@ def medmnist_dls(
     return dls
 
 # %% ../nbs/00_data.ipynb #5dd7ab6c
-from .images import IMAGE_EXTS, ImageReadError, is_image_file, image_size, read_image, read_mask, verify_images
+from .images import IMAGE_EXTS, ImageReadError, is_image_file, image_stem, image_size, read_image, read_mask, verify_images
 _all_ = ['read_image', 'read_mask']  # re-exported: loaders and callers read images through `kdml_nb.images`
 
 class SegPair(NamedTuple):
@@ -249,17 +249,17 @@ def seg_pairs(
     imgs = _images_in(images, 'Image')
     def index(folder, what):
         idx = {}
-        for p in _images_in(folder, what): idx.setdefault(p.stem, p)
+        for p in _images_in(folder, what): idx.setdefault(image_stem(p), p)
         return idx
     mks = index(masks, 'Mask')
     fvs = index(fovs, 'Field-of-view mask') if fovs is not None else None
-    missing = [p.name for p in imgs if mask_stem(p.stem) not in mks]
+    missing = [p.name for p in imgs if mask_stem(image_stem(p)) not in mks]
     if missing: raise ValueError(f"{len(missing)} image(s) in {images} have no mask in {masks}: {missing[:5]}"
-                                 f"{' ...' if len(missing)>5 else ''} (expected a mask named like {mask_stem(imgs[0].stem)!r}).")
+                                 f"{' ...' if len(missing)>5 else ''} (expected a mask named like {mask_stem(image_stem(imgs[0]))!r}).")
     if fvs is not None:
-        nofov = [p.name for p in imgs if fov_stem(p.stem) not in fvs]
+        nofov = [p.name for p in imgs if fov_stem(image_stem(p)) not in fvs]
         if nofov: raise ValueError(f"{len(nofov)} image(s) in {images} have no field-of-view mask in {fovs}: {nofov[:5]}.")
-    pairs = [SegPair(p, mks[mask_stem(p.stem)], fvs[fov_stem(p.stem)] if fvs is not None else None) for p in imgs]
+    pairs = [SegPair(p, mks[mask_stem(image_stem(p))], fvs[fov_stem(image_stem(p))] if fvs is not None else None) for p in imgs]
     if verify or skip_bad:
         _, bad = verify_images([f for pr in pairs for f in pr if f is not None], skip_bad=skip_bad)
         if bad:

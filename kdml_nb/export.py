@@ -16,7 +16,7 @@ from fastai.vision.all import Resize, Normalize, PILImage, PILImageBW, L, patch,
 from safetensors.torch import save_file
 import kdml_nb
 from .cohort import CohortLearner
-from .images import IMAGE_EXTS, is_image_file, read_image
+from .images import IMAGE_EXTS, is_image_file, image_stem, read_image
 from .zoo import make_net, load_weights
 
 # %% auto #0
@@ -300,7 +300,7 @@ def _rows(spec:dict, files:list, rels:list, probs:np.ndarray, mask_dir:Path|None
     if spec['task'] == 'segment':
         rows = []
         for p,r,pr in zip(files, rels, probs):
-            m, f = _mask(pr, spec, read_image(p).shape[:2]), Path(r).with_suffix('.png')
+            m, f = _mask(pr, spec, read_image(p).shape[:2]), Path(r).parent/f'{image_stem(Path(r))}.png'  # a UID-named DICOM file keeps its whole name
             (mask_dir/f).parent.mkdir(parents=True, exist_ok=True)
             Image.fromarray(m).save(mask_dir/f)
             rows.append({'path': r, 'mask': f.as_posix(), 'foreground': float((m > 0).mean())})

@@ -12,8 +12,8 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 # %% auto #0
-__all__ = ['IMAGE_EXTS', 'ImageReadError', 'is_image_file', 'read_array', 'read_image', 'image_size', 'image_channels',
-           'read_mask', 'read_label_mask', 'verify_images']
+__all__ = ['IMAGE_EXTS', 'ImageReadError', 'is_image_file', 'image_stem', 'read_array', 'read_image', 'image_size',
+           'image_channels', 'read_mask', 'read_label_mask', 'verify_images']
 
 # %% ../nbs/12_images.ipynb #9956e11f
 IMAGE_EXTS = {'.png', '.jpg', '.jpeg', '.tif', '.tiff', '.bmp', '.gif', '.dcm', '.dicom'}
@@ -37,16 +37,36 @@ def _kind(path:Path)->str:
     if head[:4] in (b'II*\x00', b'MM\x00*', b'II+\x00', b'MM\x00+'): return 'tiff'
     return 'pillow'
 
+def _dicom_image(p:Path)->bool:
+    "Whether a DICOM file holds an image: a DICOM object with a SOP class but no rows and columns (a DICOMDIR, a report, an RT plan or structure set, a waveform) does not; a file pydicom cannot parse counts as one, so that reading it names the problem."
+    import pydicom
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            ds = pydicom.dcmread(p, stop_before_pixels=True, force=True, specific_tags=['SOPClassUID', 'Rows', 'Columns'])
+    except Exception: return True
+    sop = ds.get('SOPClassUID') or getattr(getattr(ds, 'file_meta', None), 'MediaStorageSOPClassUID', None)
+    return not sop or ('Rows' in ds and 'Columns' in ds)
+
 def is_image_file(
     p:Path, # A path
 )->bool:
-    "Whether folder loaders collect `p`: a visible file with a suffix of `IMAGE_EXTS`, or a DICOM file whatever its name (`DICM` at byte 128)."
+    "Whether folder loaders collect `p`: a visible file with a suffix of `IMAGE_EXTS`, or a DICOM file whatever its name (`DICM` at byte 128), unless that DICOM object holds no image (a DICOMDIR, a report)."
     p = Path(p)
     if p.name.startswith('.') or not p.is_file(): return False
-    if p.suffix.lower() in IMAGE_EXTS: return True
+    suffix = p.suffix.lower()
+    if suffix in IMAGE_EXTS and suffix not in ('.dcm', '.dicom'): return True
     try:
-        with open(p, 'rb') as f: return f.read(132)[128:132] == b'DICM'
-    except OSError: return False
+        with open(p, 'rb') as f: dicom = f.read(132)[128:132] == b'DICM' or suffix in ('.dcm', '.dicom')
+    except OSError: return suffix in IMAGE_EXTS
+    return dicom and _dicom_image(p)
+
+def image_stem(
+    p:Path, # An image file
+)->str:
+    "Its name without its image suffix: a DICOM file named by its UID (`1.2.840.113619.2.55.3`) keeps all of it, where `Path.stem` would drop the UID's last component."
+    p = Path(p)
+    return p.stem if p.suffix.lower() in IMAGE_EXTS else p.name
 
 # %% ../nbs/12_images.ipynb #dc3cefb1
 def _pillow(path:Path, palette:bool=True)->np.ndarray:
