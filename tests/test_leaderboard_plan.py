@@ -116,6 +116,23 @@ def test_commit_takes_results_not_weights(tmp_path, monkeypatch):
     tracked = subprocess.run(['git', 'ls-files'], cwd=tmp_path, capture_output=True, text=True).stdout.split()
     assert sorted(tracked) == sorted(f'{j.out}/{f}' for f in ('results.csv', 'results.json', 'curves_seed0.png'))
 
+@pytest.mark.parametrize('how,says', [('kill -KILL $$', 'killed (signal 9)'), ('exit 130', 'interrupted')])
+def test_a_stopped_job_stops_the_loop(tmp_path, monkeypatch, how, says):
+    "A kdml_train killed or interrupted (Ctrl-C: exit 130) stops the loop: the next job does not start; a job that fails otherwise does not."
+    monkeypatch.setattr(lb, 'ROOT', tmp_path)
+    fake = tmp_path/'kdml_train'
+    fake.write_text(f'#!/bin/bash\necho "$@" >> {tmp_path}/started\n{how}\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv('KDML_TRAIN', str(fake))
+    js = [j for j in lb.jobs(['pneumoniamnist']) if j.kind == 'teacher'] + [j for j in lb.jobs(['drive']) if j.kind == 'teacher']
+    out = io.StringIO()
+    with redirect_stdout(out): rc = lb.run(js)
+    assert rc == 1 and len((tmp_path/'started').read_text().splitlines()) == 1, out.getvalue()
+    assert f'stopped  {js[0].out}' in out.getvalue() and says in out.getvalue() and 'start    ' + str(js[1].out) not in out.getvalue()
+    fake.write_text(f'#!/bin/bash\necho "$@" >> {tmp_path}/started\nexit 2\n')  # a refused request: the loop goes on
+    with redirect_stdout(io.StringIO()): lb.run(js)
+    assert len((tmp_path/'started').read_text().splitlines()) == 3
+
 def test_teachers_train_longer_than_their_students():
     "Each teacher trains alone for twice its students' epochs (--teacher_epochs); the teacher job's lone student, not a result, trains one epoch (DRIVE's teachers were trained before --teacher_epochs: there it trained the teacher's)."
     for ds, d in lb.DATASETS.items():

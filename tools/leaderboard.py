@@ -425,6 +425,10 @@ def run(js:list, do_commit:bool=False)->int:
         t0 = time.time()
         with open(ROOT/f'{j.out}.log', 'a') as log:
             rc = subprocess.run([*kdml_train_exe(), *j.args, '--resume'], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT).returncode
+        if rc < 0 or rc == 130:  # kdml_train was killed or interrupted: whoever stopped it stops the loop too
+            print(f"stopped  {j.out} after {(time.time() - t0)/3600:.2f} h: kdml_train was {'interrupted' if rc == 130 else f'killed (signal {-rc})'}; "
+                  "its finished seeds and last checkpoint are kept: --run continues it", flush=True)
+            failed.append(j); break
         ok = rc == 0 and finished(j)
         print(f"{'finished' if ok else f'FAILED rc={rc}'} {j.out} after {(time.time() - t0)/3600:.2f} h (log: {j.out}.log)", flush=True)
         if not ok: failed.append(j); continue
