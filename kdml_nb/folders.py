@@ -31,17 +31,16 @@ class LabelledImage(NamedTuple):
 SPLIT_NAMES = {'train': 'train', 'training': 'train', 'valid': 'valid', 'val': 'valid', 'validation': 'valid',
                'test': 'test', 'testing': 'test'}
 
-_is_image = is_image_file  # by suffix, or a DICOM file of any name
 def _subdirs(p:Path)->list: return sorted(d for d in p.iterdir() if d.is_dir() and not d.name.startswith('.'))
 
 def _class_folders(folder:Path)->list:
     "`LabelledImage`s of a folder holding one sub-folder of images per class (images anywhere below it)."
     subs = _subdirs(folder)
     if not subs:
-        loose = [p for p in folder.iterdir() if _is_image(p)]
+        loose = [p for p in folder.iterdir() if is_image_file(p)]
         if loose: raise ValueError(f"{folder} holds {len(loose)} images but no class folders: put each class's images in a folder named after the class, or give a CSV of path,label.")
         raise ValueError(f"{folder} is empty: it needs one folder of images per class.")
-    res = {d.name: sorted(p for p in d.rglob('*') if _is_image(p)) for d in subs}
+    res = {d.name: sorted(p for p in d.rglob('*') if is_image_file(p)) for d in subs}  # by suffix, or a DICOM file of any name
     empty = [c for c,ps in res.items() if not ps]
     if empty: raise ValueError(f"class folder(s) {empty} in {folder} hold no images ({' '.join(sorted(IMAGE_EXTS))}, or DICOM files of any name): add images or remove the folder(s).")
     return [LabelledImage(p, c) for c,ps in res.items() for p in ps]
