@@ -133,6 +133,22 @@ def test_a_stopped_job_stops_the_loop(tmp_path, monkeypatch, how, says):
     with redirect_stdout(io.StringIO()): lb.run(js)
     assert len((tmp_path/'started').read_text().splitlines()) == 3
 
+def test_a_stop_file_pauses_the_loop_between_jobs(tmp_path, monkeypatch):
+    "While experiments/leaderboard/STOP exists no job starts; without it the same loop runs them."
+    monkeypatch.setattr(lb, 'ROOT', tmp_path)
+    fake = tmp_path/'kdml_train'
+    fake.write_text(f'#!/bin/bash\necho "$@" >> {tmp_path}/started\nexit 2\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv('KDML_TRAIN', str(fake))
+    js = [j for j in lb.jobs(['drive']) if j.kind == 'teacher']
+    (tmp_path/lb.STOP).parent.mkdir(parents=True); (tmp_path/lb.STOP).touch()
+    out = io.StringIO()
+    with redirect_stdout(out): rc = lb.run(js)
+    assert rc == 1 and not (tmp_path/'started').exists() and f'paused   before {js[0].out}' in out.getvalue(), out.getvalue()
+    (tmp_path/lb.STOP).unlink()
+    with redirect_stdout(io.StringIO()): lb.run(js)
+    assert len((tmp_path/'started').read_text().splitlines()) == len(js)
+
 def test_teachers_train_longer_than_their_students():
     "Each teacher trains alone for twice its students' epochs (--teacher_epochs); the teacher job's lone student, not a result, trains one epoch (DRIVE's teachers were trained before --teacher_epochs: there it trained the teacher's)."
     for ds, d in lb.DATASETS.items():

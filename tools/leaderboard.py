@@ -406,8 +406,10 @@ def commit(j:Job)->bool:
     if r.returncode != 0: print(f"commit of {j.out} failed: {r.stderr.strip() or r.stdout.strip()}", flush=True)
     return r.returncode == 0
 
+STOP = OUT/'STOP'  # `touch` it to stop the loop after the job that is running (tests or benchmarks then have the CPU to themselves)
+
 def run(js:list, do_commit:bool=False)->int:
-    "Run the jobs one at a time, teachers first, each with --resume (an interrupted seed continues from its last epoch); finished jobs are skipped. 0 if all finished."
+    "Run the jobs one at a time, teachers first, each with --resume (an interrupted seed continues from its last epoch); finished jobs are skipped; the loop pauses before a job while `STOP` exists. 0 if all finished."
     order = [j for j in js if j.kind == 'teacher'] + [j for j in js if j.kind != 'teacher']
     failed = []
     for j in order:
@@ -420,6 +422,9 @@ def run(js:list, do_commit:bool=False)->int:
                   "away to train them again", flush=True); failed.append(j); continue
         if j.loads_teacher and not teachers_ready(j.dataset):
             print(f"waiting  {j.out}: the teachers of {j.dataset} are not trained", flush=True); failed.append(j); continue
+        if (ROOT/STOP).exists():  # a pause between jobs: the running one finishes and is committed, the next does not start
+            print(f"paused   before {j.out}: {STOP} exists; delete it and --run goes on", flush=True)
+            failed.append(j); break
         (ROOT/j.out).parent.mkdir(parents=True, exist_ok=True)
         print(f"start    {j.out}  {time.strftime('%Y-%m-%d %H:%M:%S')}\n    {j.command}", flush=True)
         t0 = time.time()
