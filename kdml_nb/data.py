@@ -230,6 +230,14 @@ def _images_in(folder:Path, what:str)->list:
     if not files: raise ValueError(f"{what} folder {folder} holds no image files (expected {', '.join(sorted(IMAGE_EXTS))}, or DICOM files of any name).")
     return files
 
+def _no_twins(files:list, folder:Path, what:str, why:str):
+    "One-line error when two of `files` have the same stem (`a.png` and `a.tif`): which one was meant cannot be guessed."
+    by = {}
+    for p in files: by.setdefault(image_stem(p), []).append(p.name)
+    if twins := [ns for ns in by.values() if len(ns) > 1]:
+        raise ValueError(f"{len(twins)} name(s) in {folder} are used by more than one {what} file, which {why}: "
+                         f"{', '.join(' and '.join(ns) for ns in twins[:3])}{' ...' if len(twins) > 3 else ''}; keep one of each.")
+
 def _check_image(p:Path)->tuple:
     "(width, height) of an image from its header; an `ImageReadError` naming the file if it is not one."
     h, w = image_size(p)
@@ -247,12 +255,14 @@ def seg_pairs(
 )->list:
     "Match images with their masks (and FOV masks) by name; clear errors for anything missing or malformed."
     imgs = _images_in(images, 'Image')
-    def index(folder, what):
+    _no_twins(imgs, images, 'image', 'would share one mask (the same picture twice?)')
+    def index(folder, what, stem):
         idx = {}
-        for p in _images_in(folder, what): idx.setdefault(image_stem(p), p)
-        return idx
-    mks = index(masks, 'Mask')
-    fvs = index(fovs, 'Field-of-view mask') if fovs is not None else None
+        for p in _images_in(folder, what): idx.setdefault(image_stem(p), []).append(p)
+        _no_twins([q for s in {stem(image_stem(p)) for p in imgs} for q in idx.get(s, [])], folder, what.lower(), 'match one image')
+        return {s: ps[0] for s,ps in idx.items()}
+    mks = index(masks, 'Mask', mask_stem)
+    fvs = index(fovs, 'Field-of-view mask', fov_stem) if fovs is not None else None
     missing = [p.name for p in imgs if mask_stem(image_stem(p)) not in mks]
     if missing: raise ValueError(f"{len(missing)} image(s) in {images} have no mask in {masks}: {missing[:5]}"
                                  f"{' ...' if len(missing)>5 else ''} (expected a mask named like {mask_stem(image_stem(imgs[0]))!r}).")
