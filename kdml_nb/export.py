@@ -17,11 +17,12 @@ from safetensors.torch import save_file
 import kdml_nb
 from .cohort import CohortLearner
 from .images import IMAGE_EXTS, is_image_file, image_stem, read_image
+from .data import _tiles
 from .zoo import make_net, load_weights
 
 # %% auto #0
 __all__ = ['member_spec', 'save_members', 'load_member', 'onnx_opset', 'to_onnx', 'onnx_session', 'onnx_parity', 'export_run',
-           'load_export', 'preprocess', 'predict_folder', 'kdml_export', 'kdml_predict']
+           'load_export', 'preprocess', 'tiled_probs', 'predict_folder', 'kdml_export', 'kdml_predict']
 
 # %% ../nbs/15_export.ipynb #474cfffb
 from .modes import evaluating
@@ -31,6 +32,13 @@ def _resize_of(dls)->dict:
     rs = [t for t in getattr(dls.valid, 'after_item', L()).fs if isinstance(t, Resize)]
     if not rs: return dict(resize='squish', pad_mode='reflection', resized=False)
     return dict(resize=str(rs[-1].method), pad_mode=str(rs[-1].pad_mode), resized=True)
+
+def _tile_of(dls)->int|None:
+    "The side of the square tiles a segmentation loader cut its images into (`seg_dls(patch=...)`), else None."
+    for dl in (dls.valid, dls.train):
+        its = getattr(dl, 'items', None)
+        if its is not None and len(its): t = getattr(its[0], 'tile', None); return None if t is None else int(t[2])
+    return None
 
 def _norm_of(dls)->tuple:
     "Mean and std per channel: `dls.norm_stats` if the loader recorded them, else fastai's `Normalize` in `after_batch`."
@@ -60,7 +68,7 @@ def member_spec(
         with evaluating(m): n_out = m(xb[:1].to(next(m.parameters()).device)).shape[1]
     return dict(name=name, arch=arch, task=task, classes=classes, multi_label=task == 'classify' and act == 'sigmoid',
                 activation=act, c_in=int(xb.shape[1]), n_out=int(n_out), size=[int(s) for s in size],
-                **_resize_of(dls), scale=255., mean=mean, std=std, weights=f'{name}.safetensors',
+                **_resize_of(dls), tile=_tile_of(dls), scale=255., mean=mean, std=std, weights=f'{name}.safetensors',
                 kdml_nb_version=kdml_nb.__version__, torch_version=torch.__version__.split('+')[0])
 
 # %% ../nbs/15_export.ipynb #ba17a664
@@ -259,11 +267,11 @@ def preprocess(
     path:str|Path, # An image file (PNG, JPEG, TIFF, DICOM, ...)
     spec:dict, # An exported member's JSON description
 )->np.ndarray:
-    "The network input for one image, as the training data made it: channels, resize, scaling and normalisation."
+    "The network input for one image, as the training data made it: channels, resize, scaling and normalisation (a tiled member's image keeps its own size: `tiled_probs` cuts it)."
     a = read_image(Path(path))  # RGB uint8 whatever the format (16-bit and DICOM scaled as for training)
     img = PILImage.create(a) if spec['c_in'] == 3 else PILImageBW.create(Image.fromarray(a).convert('L'))  # PIL's 'L', as fastai opens a file
     h, w = spec['size']
-    if img.size != (w, h):
+    if img.size != (w, h) and not spec.get('tile'):
         img = Resize((h, w), method=spec['resize'], pad_mode=spec['pad_mode'])(img, split_idx=1)  # validation: centre crop
     x = np.asarray(img, dtype=np.float32) / spec['scale']
     x = x[None] if x.ndim == 2 else x.transpose(2, 0, 1)
@@ -285,6 +293,23 @@ def _activate(out:np.ndarray, act:str)->np.ndarray:
     if act == 'sigmoid': return 1/(1 + np.exp(-out))
     e = np.exp(out - out.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
+
+def tiled_probs(
+    x:np.ndarray, # One preprocessed image at its own size, (channels, height, width)
+    spec:dict, # The exported member's JSON description (its `tile` and `activation`)
+    sess, # An onnxruntime session on its ONNX file
+    bs:int=32, # Tiles per onnxruntime call
+)->np.ndarray:
+    "Class probabilities of a whole image from a tiled member: the training loaders' tiles, predicted and put back, averaged where they overlap."
+    p, (_, h, w) = spec['tile'], x.shape
+    if h < p or w < p: x = np.pad(x, ((0, 0), (0, max(p - h, 0)), (0, max(p - w, 0))), mode='reflect')  # smaller than one tile
+    ts = _tiles(x.shape[1], x.shape[2], p)
+    acc, n = None, np.zeros(x.shape[1:], np.float32)
+    for i in range(0, len(ts), bs):
+        out = _activate(sess.run(None, {'input': np.stack([x[:, y:y+p, l:l+p] for y,l,_,_ in ts[i:i+bs]])})[0], spec['activation'])
+        if acc is None: acc = np.zeros((out.shape[1], *x.shape[1:]), np.float32)
+        for (y,l,_,_), o in zip(ts[i:i+bs], out): acc[:, y:y+p, l:l+p] += o; n[y:y+p, l:l+p] += 1
+    return (acc / n)[:, :h, :w]
 
 def _mask(p:np.ndarray, spec:dict, hw:tuple)->np.ndarray:
     "The predicted mask of one image (class indices; 0/255 for two classes), at the image's own size when it was squished."
@@ -326,7 +351,10 @@ def predict_folder(
     with _staged(out_csv.parent) as tmp:
         mask_dir = tmp/f'{out_csv.stem}_masks' if seg else None
         rows = []
-        for i in range(0, len(files), bs):
+        for i in range(0, len(files), 1 if spec.get('tile') else bs):
+            if spec.get('tile'):  # one image at a time, cut into the tiles it was trained on
+                rows += _rows(spec, files[i:i+1], rels[i:i+1], tiled_probs(preprocess(files[i], spec), spec, sess, bs)[None], mask_dir)
+                continue
             x = np.stack([preprocess(p, spec) for p in files[i:i+bs]])
             out = sess.run(None, {'input': x})[0]
             rows += _rows(spec, files[i:i+bs], rels[i:i+bs], _activate(out, spec['activation']), mask_dir)
