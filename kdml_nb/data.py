@@ -19,7 +19,7 @@ from fastai.vision.all import *
 
 # %% auto #0
 __all__ = ['MEDMNIST_URL', 'MEDMNIST_2D', 'VOID', 'BCCD_CLASSES', 'DATASET_FAMILIES', 'data_root', 'medmnist_file',
-           'load_medmnist', 'FixedSplitter', 'medmnist_dls', 'SegPair', 'seg_pairs', 'SegItem', 'seg_dls',
+           'load_medmnist', 'FixedSplitter', 'medmnist_dls', 'SegPair', 'seg_pairs', 'SegItem', 'tile_grid', 'seg_dls',
            'family_path', 'polyp_draw', 'polyp_dls', 'drive_dls', 'chase_dls', 'isbi_dls', 'check_boxes', 'parse_voc',
            'bccd_boxes', 'CellBox', 'bccd_crops_dls', 'dataset_summary', 'read_image', 'read_mask']
 
@@ -295,11 +295,15 @@ class SegItem(NamedTuple):
     pair: SegPair
     tile: tuple|None  # (top, left, height, width)
 
-def _tiles(h, w, patch):
-    "Top-left corners of `patch` tiles covering an `h`x`w` image (the last row and column are flush with the border)."
-    ys = sorted(set(list(range(0, max(h-patch, 0)+1, patch)) + [max(h-patch, 0)]))
-    xs = sorted(set(list(range(0, max(w-patch, 0)+1, patch)) + [max(w-patch, 0)]))
-    return [(y, x, patch, patch) for y in ys for x in xs]
+def tile_grid(
+    h:int, w:int, # The image's height and width
+    patch:int|tuple, # Tile side, or (height, width)
+)->list:
+    "`(top, left, height, width)` of the tiles covering an `h`x`w` image: a grid whose last row and column lie flush with the border (overlapping the one before)."
+    ph, pw = (patch, patch) if isinstance(patch, int) else patch
+    ys = sorted(set(list(range(0, max(h-ph, 0)+1, ph)) + [max(h-ph, 0)]))
+    xs = sorted(set(list(range(0, max(w-pw, 0)+1, pw)) + [max(w-pw, 0)]))
+    return [(y, x, ph, pw) for y in ys for x in xs]
 
 def _crop(a, tile): return a if tile is None else a[tile[0]:tile[0]+tile[2], tile[1]:tile[1]+tile[3]]
 
@@ -343,7 +347,7 @@ def seg_dls(
         res = []
         for p in ps:
             w, h = _check_image(p.image)
-            res += [SegItem(p, t) for t in _tiles(h, w, patch)]
+            res += [SegItem(p, t) for t in tile_grid(h, w, patch)]
         return res
     item_groups = [items_of(g) for g in groups]
     items = sum(item_groups, [])
@@ -368,7 +372,7 @@ def seg_dls(
         return sum(float((m*f).sum()) for m,f in zip(ms, fov)) / max(sum(float(f.sum()) for f in fov), 1.)
     dls.info = pd.DataFrame({'images': [len(g) for g in groups], 'items': [len(g) for g in item_groups],
                              'foreground': [round(fg(g), 4) for g in groups]}, index=names)
-    dls.task, dls.norm_stats, dls.codes = 'segment', (mean, std), list(codes)
+    dls.task, dls.norm_stats, dls.codes, dls.tile = 'segment', (mean, std), list(codes), patch  # `tile`: what an export records
     if verbose: print(dls.info.to_string())
     return dls
 

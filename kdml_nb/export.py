@@ -17,7 +17,7 @@ from safetensors.torch import save_file
 import kdml_nb
 from .cohort import CohortLearner
 from .images import IMAGE_EXTS, is_image_file, image_stem, read_image
-from .data import _tiles
+from .data import tile_grid
 from .zoo import make_net, load_weights
 
 # %% auto #0
@@ -33,12 +33,6 @@ def _resize_of(dls)->dict:
     if not rs: return dict(resize='squish', pad_mode='reflection', resized=False)
     return dict(resize=str(rs[-1].method), pad_mode=str(rs[-1].pad_mode), resized=True)
 
-def _tile_of(dls)->int|None:
-    "The side of the square tiles a segmentation loader cut its images into (`seg_dls(patch=...)`), else None."
-    for dl in (dls.valid, dls.train):
-        its = getattr(dl, 'items', None)
-        if its is not None and len(its): t = getattr(its[0], 'tile', None); return None if t is None else int(t[2])
-    return None
 
 def _norm_of(dls)->tuple:
     "Mean and std per channel: `dls.norm_stats` if the loader recorded them, else fastai's `Normalize` in `after_batch`."
@@ -68,7 +62,7 @@ def member_spec(
         with evaluating(m): n_out = m(xb[:1].to(next(m.parameters()).device)).shape[1]
     return dict(name=name, arch=arch, task=task, classes=classes, multi_label=task == 'classify' and act == 'sigmoid',
                 activation=act, c_in=int(xb.shape[1]), n_out=int(n_out), size=[int(s) for s in size],
-                **_resize_of(dls), tile=_tile_of(dls), scale=255., mean=mean, std=std, weights=f'{name}.safetensors',
+                **_resize_of(dls), tile=getattr(dls, 'tile', None), scale=255., mean=mean, std=std, weights=f'{name}.safetensors',
                 kdml_nb_version=kdml_nb.__version__, torch_version=torch.__version__.split('+')[0])
 
 # %% ../nbs/15_export.ipynb #ba17a664
@@ -259,6 +253,8 @@ def load_export(
     else: js = p.with_suffix('.json')
     if not js.exists(): raise FileNotFoundError(f"{js} is missing: an exported member needs its JSON beside the .onnx file.")
     spec = json.loads(js.read_text())
+    if 'tile' not in spec and spec.get('task') == 'segment' and not spec.get('resized', True):
+        spec['tile'] = spec['size'][0]  # exported before `tile` was recorded: kdml_nb's segmentation loaders that do not resize tile
     onnx_file = js.parent/spec.get('onnx', f'{js.stem}.onnx')
     if not onnx_file.exists(): raise FileNotFoundError(f"{onnx_file} is missing: export the member with kdml_export first.")
     return spec, onnx_session(onnx_file)
@@ -301,18 +297,19 @@ def tiled_probs(
     bs:int=32, # Tiles per onnxruntime call
 )->np.ndarray:
     "Class probabilities of a whole image from a tiled member: the training loaders' tiles, predicted and put back, averaged where they overlap."
-    p, (_, h, w) = spec['tile'], x.shape
-    if h < p or w < p: x = np.pad(x, ((0, 0), (0, max(p - h, 0)), (0, max(p - w, 0))), mode='reflect')  # smaller than one tile
-    ts = _tiles(x.shape[1], x.shape[2], p)
+    (th, tw), (_, h, w) = spec['size'], x.shape  # tiles of the network's input size (that of training, unless exported at another)
+    if h < th or w < tw: x = np.pad(x, ((0, 0), (0, max(th - h, 0)), (0, max(tw - w, 0))), mode='reflect')  # smaller than one tile
+    ts = tile_grid(x.shape[1], x.shape[2], (th, tw))
     acc, n = None, np.zeros(x.shape[1:], np.float32)
     for i in range(0, len(ts), bs):
-        out = _activate(sess.run(None, {'input': np.stack([x[:, y:y+p, l:l+p] for y,l,_,_ in ts[i:i+bs]])})[0], spec['activation'])
+        out = _activate(sess.run(None, {'input': np.stack([x[:, y:y+th, l:l+tw] for y,l,_,_ in ts[i:i+bs]])})[0], spec['activation'])
         if acc is None: acc = np.zeros((out.shape[1], *x.shape[1:]), np.float32)
-        for (y,l,_,_), o in zip(ts[i:i+bs], out): acc[:, y:y+p, l:l+p] += o; n[y:y+p, l:l+p] += 1
-    return (acc / n)[:, :h, :w]
+        for (y,l,_,_), o in zip(ts[i:i+bs], out): acc[:, y:y+th, l:l+tw] += o; n[y:y+th, l:l+tw] += 1
+    acc /= n
+    return acc[:, :h, :w]
 
 def _mask(p:np.ndarray, spec:dict, hw:tuple)->np.ndarray:
-    "The predicted mask of one image (class indices; 0/255 for two classes), at the image's own size when it was squished."
+    "The predicted mask of one image (class indices; 0/255 for two classes), at the image's own size when it was squished (or tiled)."
     m = ((p[0] > 0.5) if p.shape[0] == 1 else p.argmax(0)).astype(np.uint8)  # one output map: foreground probability
     if len(spec['classes']) <= 2: m = m*255
     im = Image.fromarray(m)
@@ -339,7 +336,7 @@ def predict_folder(
     export_dir:str|Path, # A folder written by `export_member` / `kdml_export` (or its `.onnx` file)
     images:str|Path, # A folder of images (subfolders included) or one image
     out_csv:str|Path, # CSV to write; segmentation masks go to the folder `<csv stem>_masks` beside it
-    bs:int=32, # Images per onnxruntime call
+    bs:int=32, # Images per onnxruntime call (tiles, for a member trained on tiles)
 )->pd.DataFrame:
     "Run an exported member on a folder of images with onnxruntime; one CSV row per image (probabilities or mask)."
     spec, sess = load_export(export_dir)
@@ -390,7 +387,7 @@ def kdml_predict(
     export_dir:str, # Folder written by kdml_export (or its .onnx file)
     images:str, # Folder of images (subfolders included), or one image
     out:str='preds.csv', # CSV of predictions; segmentation masks go to <stem>_masks/ beside it
-    bs:int=32, # Images per batch
+    bs:int=32, # Images per batch (tiles, for a member trained on tiles)
 ):
     "Predict a folder of images with an exported member (onnxruntime): a CSV of classes and probabilities, or masks."
     try:
