@@ -68,6 +68,11 @@ PATH_COLUMNS = ('path', 'file', 'filename', 'file_name', 'fname', 'image', 'imag
 LABEL_COLUMNS = ('label', 'labels', 'class', 'target', 'category', 'diagnosis')
 SPLIT_COLUMNS = ('split', 'set', 'subset')
 
+def _is_file(p:Path)->bool:
+    "Whether `p` is a file; False for a name the file system refuses (a long header cell)."
+    try: return p.is_file()
+    except OSError: return False
+
 def _read_table(file:Path)->pd.DataFrame:
     "A CSV or TSV as strings; tab-separated for `.tsv`/`.tab` or a first line with tabs and no commas; headerless when the first cell is an image file name or a file that exists (a DICOM file named by its UID)."
     with open(file, encoding='utf-8-sig') as f: first = f.readline()
@@ -75,7 +80,7 @@ def _read_table(file:Path)->pd.DataFrame:
     try: df = pd.read_csv(file, sep=sep, dtype=str, keep_default_na=False, encoding='utf-8-sig')
     except Exception as e: raise ValueError(f"{file} could not be read as a {'TSV' if sep == chr(9) else 'CSV'} file ({e}).") from None
     c0 = Path(str(df.columns[0]).strip())
-    if c0.suffix.lower() in IMAGE_EXTS or (c0.name.lower() not in PATH_COLUMNS and (c0 if c0.is_absolute() else file.parent/c0).is_file()):  # no header row: path, label[, split]
+    if c0.suffix.lower() in IMAGE_EXTS or (c0.name.lower() not in PATH_COLUMNS and _is_file(c0 if c0.is_absolute() else file.parent/c0)):  # no header row: path, label[, split]
         if len(df.columns) > 3: raise ValueError(f"{file} has no header and {len(df.columns)} columns: add a header row (path, label, split or one 0/1 column per class).")
         df = pd.read_csv(file, sep=sep, dtype=str, keep_default_na=False, header=None, encoding='utf-8-sig')
         df.columns = ['path', 'label', 'split'][:len(df.columns)]
