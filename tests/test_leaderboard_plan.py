@@ -145,6 +145,7 @@ def test_a_stop_file_pauses_the_loop_between_jobs(tmp_path, monkeypatch):
     out = io.StringIO()
     with redirect_stdout(out): rc = lb.run(js)
     assert rc == 1 and not (tmp_path/'started').exists() and f'paused   before {js[0].out}' in out.getvalue(), out.getvalue()
+    assert f'0 of {len(js)} jobs finished' in out.getvalue() and all(f'not finished: {j.out}' in out.getvalue() for j in js)
     (tmp_path/lb.STOP).unlink()
     with redirect_stdout(io.StringIO()): lb.run(js)
     assert len((tmp_path/'started').read_text().splitlines()) == len(js)

@@ -411,7 +411,6 @@ STOP = OUT/'STOP'  # `touch` it to stop the loop after the job that is running (
 def run(js:list, do_commit:bool=False)->int:
     "Run the jobs one at a time, teachers first, each with --resume (an interrupted seed continues from its last epoch); finished jobs are skipped; the loop pauses before a job while `STOP` exists. 0 if all finished."
     order = [j for j in js if j.kind == 'teacher'] + [j for j in js if j.kind != 'teacher']
-    failed = []
     for j in order:
         if finished(j):
             print(f"done     {j.out}", flush=True)
@@ -419,12 +418,12 @@ def run(js:list, do_commit:bool=False)->int:
             continue
         if j.kind == 'teacher' and set(j.seeds) <= seeds_done(j.out):
             print(f"BLOCKED  {j.out}: its results are there but not the teachers' weights (never committed): move the folder "
-                  "away to train them again", flush=True); failed.append(j); continue
+                  "away to train them again", flush=True); continue
         if j.loads_teacher and not teachers_ready(j.dataset):
-            print(f"waiting  {j.out}: the teachers of {j.dataset} are not trained", flush=True); failed.append(j); continue
+            print(f"waiting  {j.out}: the teachers of {j.dataset} are not trained", flush=True); continue
         if (ROOT/STOP).exists():  # a pause between jobs: the running one finishes and is committed, the next does not start
             print(f"paused   before {j.out}: {STOP} exists; delete it and --run goes on", flush=True)
-            failed.append(j); break
+            break
         (ROOT/j.out).parent.mkdir(parents=True, exist_ok=True)
         print(f"start    {j.out}  {time.strftime('%Y-%m-%d %H:%M:%S')}\n    {j.command}", flush=True)
         t0 = time.time()
@@ -433,13 +432,14 @@ def run(js:list, do_commit:bool=False)->int:
         if rc < 0 or rc == 130:  # kdml_train was killed or interrupted: whoever stopped it stops the loop too
             print(f"stopped  {j.out} after {(time.time() - t0)/3600:.2f} h: kdml_train was {'interrupted' if rc == 130 else f'killed (signal {-rc})'}; "
                   "its finished seeds and last checkpoint are kept: --run continues it", flush=True)
-            failed.append(j); break
+            break
         ok = rc == 0 and finished(j)
         print(f"{'finished' if ok else f'FAILED rc={rc}'} {j.out} after {(time.time() - t0)/3600:.2f} h (log: {j.out}.log)", flush=True)
-        if not ok: failed.append(j); continue
+        if not ok: continue
         if do_commit: commit(j)
-    print(f"{len(order) - len(failed)} of {len(order)} jobs finished" + ''.join(f"\n  not finished: {j.out}" for j in failed), flush=True)
-    return 1 if failed else 0
+    left = [j for j in order if not finished(j)]  # a loop that stopped early leaves the jobs after it unstarted too
+    print(f"{len(order) - len(left)} of {len(order)} jobs finished" + ''.join(f"\n  not finished: {j.out}" for j in left), flush=True)
+    return 1 if left else 0
 
 def lines(js:list)->str:
     "Job lines for experiments/run_jobs.sh ('OUTDIR ARGS'; it adds --out OUTDIR and starts the lines with --teacher_weights last)."
