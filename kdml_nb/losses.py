@@ -10,9 +10,9 @@ from torch import nn, Tensor
 from .data import VOID
 
 # %% auto #0
-__all__ = ['TWO_CLASS_DIST', 'logit_rows', 'logit_standardise', 'kd_loss', 'dkd_loss', 'dkd_warmup', 'dist_loss', 'attention_map',
-           'at_loss', 'mse_loss', 'cwd_loss', 'region_affinity', 'emkd_loss', 'rkd_loss', 'pkt_loss', 'sp_loss',
-           'CRDMemory', 'contrast_loss', 'crd_loss', 'batch_indices']
+__all__ = ['TWO_CLASS_STD', 'TWO_CLASS_DIST', 'logit_rows', 'logit_standardise', 'kd_loss', 'dkd_loss', 'dkd_warmup', 'dist_loss',
+           'attention_map', 'at_loss', 'mse_loss', 'cwd_loss', 'region_affinity', 'emkd_loss', 'rkd_loss', 'pkt_loss',
+           'sp_loss', 'CRDMemory', 'contrast_loss', 'crd_loss', 'batch_indices']
 
 # %% ../nbs/17_losses.ipynb #954f9cc3
 def _fp32(x:Tensor):
@@ -36,12 +36,17 @@ def logit_rows(
     return r[mask.reshape(-1).bool()]
 
 # %% ../nbs/17_losses.ipynb #e273239b
+TWO_CLASS_STD = ("logit standardisation on two classes: a row's z-scores are (+0.71, -0.71) or (-0.71, +0.71), so the "
+                 "distillation target only says which class the teacher picks, and the gradient is zero except near the "
+                 "student's decision boundary, where it spikes; use it with three classes or more.")
+
 def logit_standardise(
     x:Tensor, # Logits
     dim:int=1, # The class dimension
     eps:float=1e-7, # Added to the standard deviation, as the official code does
 )->Tensor:
     "Z-score of `x` over `dim` (mean 0, Bessel-corrected std 1), the pre-process of Sun et al., 'Logit Standardization in Knowledge Distillation' (CVPR 2024)."
+    if x.shape[dim] == 2: warnings.warn(TWO_CLASS_STD, stacklevel=3)
     return (x - x.mean(dim, keepdim=True)) / (eps + x.std(dim, keepdim=True))
 
 # %% ../nbs/17_losses.ipynb #5f50d361
