@@ -306,6 +306,12 @@ def auto_layer(
     for n in reversed(_feature_info(model)):
         if ok(n): return n
     maps = [n for n,m,o in rec if _is_map(o) and o is not out and not isinstance(m, _POOLS)]
+    toks = [(i, n, o) for i,(n,_,o) in enumerate(rec) if isinstance(o, Tensor) and o.ndim == 3 and o.shape[1] > 1 and o is not out]
+    if toks and (not maps or toks[-1][0] > max(i for i,(n,_,_) in enumerate(rec) if n == maps[-1])):  # a transformer's blocks
+        _, n, o = toks[-1]
+        raise ValueError(f"{type(model).__name__} ends in tokens: {n!r} outputs {tuple(o.shape)} (batch, tokens, channels), and the "
+                         f"maps before it{f' (last: {maps[-1]!r})' if maps else ''} are not its deep features, so 'auto' has no map to "
+                         "distil: use prediction flows (kd, dkd, dist) for this member, or name a layer (see `feature_layers`).")
     if not maps:
         size = tuple((xb[0] if isinstance(xb, (tuple, list)) else xb).shape[2:])
         raise ValueError(f"{type(model).__name__} has no layer whose output is a map larger than 1x1 on inputs of size {size}: "
