@@ -10,11 +10,17 @@ from torch import nn, Tensor
 from .data import VOID
 
 # %% auto #0
-__all__ = ['TWO_CLASS_STD', 'TWO_CLASS_DIST', 'logit_rows', 'logit_standardise', 'kd_loss', 'dkd_loss', 'dkd_warmup', 'dist_loss',
-           'attention_map', 'at_loss', 'mse_loss', 'cwd_loss', 'region_affinity', 'emkd_loss', 'rkd_loss', 'pkt_loss',
-           'sp_loss', 'CRDMemory', 'contrast_loss', 'crd_loss', 'batch_indices']
+__all__ = ['TWO_CLASS_WARNED', 'TWO_CLASS_STD', 'TWO_CLASS_DKD', 'TWO_CLASS_DIST', 'logit_rows', 'logit_standardise', 'kd_loss',
+           'dkd_loss', 'dkd_warmup', 'dist_loss', 'attention_map', 'at_loss', 'mse_loss', 'cwd_loss', 'region_affinity',
+           'emkd_loss', 'rkd_loss', 'pkt_loss', 'sp_loss', 'CRDMemory', 'contrast_loss', 'crd_loss', 'batch_indices']
 
 # %% ../nbs/17_losses.ipynb #954f9cc3
+TWO_CLASS_WARNED = set()  # the two-class warnings already given: once per process, whatever `catch_warnings` blocks elsewhere reset
+
+def _warn_once(msg:str):
+    "Warn `msg` once per process, pointing at the loss's caller."
+    if msg not in TWO_CLASS_WARNED: TWO_CLASS_WARNED.add(msg); warnings.warn(msg, stacklevel=3)
+
 def _fp32(x:Tensor):
     "A context with autocast off on `x`'s device, so that the loss computes in float32."
     return torch.autocast(device_type=x.device.type, enabled=False)
@@ -46,7 +52,6 @@ def logit_standardise(
     eps:float=1e-7, # Added to the standard deviation, as the official code does
 )->Tensor:
     "Z-score of `x` over `dim` (mean 0, Bessel-corrected std 1), the pre-process of Sun et al., 'Logit Standardization in Knowledge Distillation' (CVPR 2024)."
-    if x.shape[dim] == 2: warnings.warn(TWO_CLASS_STD, stacklevel=3)
     return (x - x.mean(dim, keepdim=True)) / (eps + x.std(dim, keepdim=True))
 
 # %% ../nbs/17_losses.ipynb #5f50d361
@@ -65,6 +70,7 @@ def kd_loss(
     with _fp32(student):
         s, t = logit_rows(student.float(), mask), logit_rows(teacher.detach().float(), mask)
         if len(s) == 0: return s.sum()  # every pixel void: a zero that keeps the graph
+        if logit_std and s.shape[-1] == 2: _warn_once(TWO_CLASS_STD)
         if logit_std: s, t = logit_standardise(s), logit_standardise(t)
         s, t = s/T, t/T
         if act == 'softmax':
@@ -75,6 +81,9 @@ def kd_loss(
     return kl * T * T
 
 # %% ../nbs/17_losses.ipynb #c93a01a6
+TWO_CLASS_DKD = ("dkd_loss on two classes is KD: the non-target part covers one class and is zero, so beta does nothing, "
+                 "and the target part is KD's loss; use kd, or DKD with three classes or more.")
+
 def dkd_loss(
     student:Tensor, # Student logits, class dim 1: (B,C) or (B,C,...)
     teacher:Tensor, # Teacher logits of the same shape (detached here)
@@ -96,6 +105,7 @@ def dkd_loss(
     with _fp32(student):
         s, t = logit_rows(student.float(), mask), logit_rows(teacher.detach().float(), mask)
         if len(s) == 0: return s.sum()
+        if s.shape[-1] == 2: _warn_once(TWO_CLASS_DKD)
         if logit_std: s, t = logit_standardise(s), logit_standardise(t)
         s, t = s/T, t/T
         gt = F.one_hot(tgt.long(), C).bool()
@@ -140,7 +150,7 @@ def dist_loss(
     with _fp32(student):
         s, t = logit_rows(student.float(), mask), logit_rows(teacher.detach().float(), mask)
         if len(s) == 0: return s.sum()
-        if beta and s.shape[-1] == 2: warnings.warn(TWO_CLASS_DIST, stacklevel=2)
+        if beta and s.shape[-1] == 2: _warn_once(TWO_CLASS_DIST)
         ps, pt = F.softmax(s/T, -1), F.softmax(t/T, -1)
         inter = 1 - _pearson(ps, pt).mean()
         intra = 1 - _pearson(ps.T, pt.T).mean()
