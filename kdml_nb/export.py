@@ -316,13 +316,17 @@ def _mask(p:np.ndarray, spec:dict, hw:tuple)->np.ndarray:
     if spec['resize'] == 'squish' and im.size != hw[::-1]: im = im.resize(hw[::-1], Image.NEAREST)  # back onto the image
     return np.asarray(im)
 
+def _mask_name(rel:str)->Path:
+    "Where the mask of the image at `rel` goes, relative to the masks folder: its folder and stem, `.png` (a UID-named DICOM file keeps its whole name)."
+    return Path(rel).parent/f'{image_stem(Path(rel))}.png'
+
 def _rows(spec:dict, files:list, rels:list, probs:np.ndarray, mask_dir:Path|None)->list:
     "CSV rows of one batch: class probabilities and predictions, or masks written into `mask_dir` and their foreground."
     cls = spec['classes']
     if spec['task'] == 'segment':
         rows = []
         for p,r,pr in zip(files, rels, probs):
-            m, f = _mask(pr, spec, read_image(p).shape[:2]), Path(r).parent/f'{image_stem(Path(r))}.png'  # a UID-named DICOM file keeps its whole name
+            m, f = _mask(pr, spec, read_image(p).shape[:2]), _mask_name(r)
             (mask_dir/f).parent.mkdir(parents=True, exist_ok=True)
             Image.fromarray(m).save(mask_dir/f)
             rows.append({'path': r, 'mask': f.as_posix(), 'foreground': float((m > 0).mean())})
@@ -345,6 +349,12 @@ def predict_folder(
     base = images if images.is_dir() else images.parent
     rels = [p.relative_to(base).as_posix() for p in files]
     seg = spec['task'] == 'segment'
+    if seg:  # two images of one name (a.png and a.jpg, a scan with and without .dcm) would write one mask
+        by = {}
+        for r in rels: by.setdefault(_mask_name(r), []).append(r)
+        if twins := [rs for rs in by.values() if len(rs) > 1]:
+            raise ValueError(f"{len(twins)} mask name(s) would be written by more than one image: "
+                             f"{'; '.join(' and '.join(rs) for rs in twins[:3])}{' ...' if len(twins) > 3 else ''}: rename or remove one of each.")
     with _staged(out_csv.parent) as tmp:
         mask_dir = tmp/f'{out_csv.stem}_masks' if seg else None
         rows = []
