@@ -6,7 +6,7 @@ at the end. Needs the teacher that `python tools/leaderboard.py --run --only dri
 
     python tools/dist_two_classes.py [--steps 150]
 """
-import argparse, json, sys
+import argparse, json, random, sys
 from pathlib import Path
 import numpy as np, torch, torch.nn.functional as F
 from kdml_nb.data import drive_dls
@@ -21,6 +21,7 @@ OUT = ROOT/'experiments/leaderboard/drive/dist_two_classes.json'
 def run(beta:float, steps:int, dls, teacher)->dict:
     "Train U-Net tiny for `steps` batches with CE + beta*inter + intra (DIST at T=1); every step's terms and logit gradients."
     torch.manual_seed(0)
+    dls.train.rng = random.Random(0)  # fastai reseeds its shuffle from this generator: both runs see the same batches
     s = make_model('unet_tiny', c_in=3)
     opt = torch.optim.Adam(s.parameters(), 3e-3)
     it, rows = iter(dls.train), []
