@@ -116,14 +116,19 @@ def test_commit_takes_results_not_weights(tmp_path, monkeypatch):
     tracked = subprocess.run(['git', 'ls-files'], cwd=tmp_path, capture_output=True, text=True).stdout.split()
     assert sorted(tracked) == sorted(f'{j.out}/{f}' for f in ('results.csv', 'results.json', 'curves_seed0.png'))
 
+def stand_in_kdml_train(tmp_path, monkeypatch, then:str):
+    "A kdml_train that notes each start in `started` and then runs `then`; the loop's ROOT moved to `tmp_path`."
+    monkeypatch.setattr(lb, 'ROOT', tmp_path)
+    fake = tmp_path/'kdml_train'
+    fake.write_text(f'#!/bin/bash\necho "$@" >> {tmp_path}/started\n{then}\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv('KDML_TRAIN', str(fake))
+    return fake
+
 @pytest.mark.parametrize('how,says', [('kill -KILL $$', 'killed (signal 9)'), ('exit 130', 'interrupted')])
 def test_a_stopped_job_stops_the_loop(tmp_path, monkeypatch, how, says):
     "A kdml_train killed or interrupted (Ctrl-C: exit 130) stops the loop: the next job does not start; a job that fails otherwise does not."
-    monkeypatch.setattr(lb, 'ROOT', tmp_path)
-    fake = tmp_path/'kdml_train'
-    fake.write_text(f'#!/bin/bash\necho "$@" >> {tmp_path}/started\n{how}\n')
-    fake.chmod(0o755)
-    monkeypatch.setenv('KDML_TRAIN', str(fake))
+    fake = stand_in_kdml_train(tmp_path, monkeypatch, how)
     js = [j for j in lb.jobs(['pneumoniamnist']) if j.kind == 'teacher'] + [j for j in lb.jobs(['drive']) if j.kind == 'teacher']
     out = io.StringIO()
     with redirect_stdout(out): rc = lb.run(js)
@@ -135,11 +140,7 @@ def test_a_stopped_job_stops_the_loop(tmp_path, monkeypatch, how, says):
 
 def test_a_stop_file_pauses_the_loop_between_jobs(tmp_path, monkeypatch):
     "While experiments/leaderboard/STOP exists no job starts; without it the same loop runs them."
-    monkeypatch.setattr(lb, 'ROOT', tmp_path)
-    fake = tmp_path/'kdml_train'
-    fake.write_text(f'#!/bin/bash\necho "$@" >> {tmp_path}/started\nexit 2\n')
-    fake.chmod(0o755)
-    monkeypatch.setenv('KDML_TRAIN', str(fake))
+    stand_in_kdml_train(tmp_path, monkeypatch, 'exit 2')
     js = [j for j in lb.jobs(['drive']) if j.kind == 'teacher']
     (tmp_path/lb.STOP).parent.mkdir(parents=True); (tmp_path/lb.STOP).touch()
     out = io.StringIO()
