@@ -169,6 +169,20 @@ def _view_state(drv):
                 ok: img ? (img.complete && img.naturalWidth > 0) : false, readout: readout ? readout.innerText.trim() : null};""")
 
 
+def _dismiss_dialogs(drv):
+    "Close any JupyterLab dialog in the way of the menus (once in a parallel CI run one intercepted the click on Run), by its default button or Escape; the dialogs' texts, for the record."
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    seen = []
+    for dlg in [d for d in drv.find_elements(By.CSS_SELECTOR, '.jp-Dialog') if d.is_displayed()]:
+        seen.append(dlg.text.strip().replace('\n', ' | ')[:200])
+        ok = [b for b in dlg.find_elements(By.CSS_SELECTOR, '.jp-Dialog-button.jp-mod-accept') if b.is_displayed()]
+        try: ok[0].click() if ok else dlg.send_keys(Keys.ESCAPE)
+        except Exception: pass
+    if seen: time.sleep(1)
+    return seen
+
+
 def test_explorer_in_jupyterlab(lab, browser):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -183,17 +197,23 @@ def test_explorer_in_jupyterlab(lab, browser):
     # (twice in a full test run the click was lost: every prompt still [ ] and the kernel idle, minutes later)
     started = lambda d: _js(d, "return [...document.querySelectorAll('.jp-NotebookPanel .jp-InputArea-prompt')]"
                                ".some(e => /\\[(\\d+|\\*)\\]/.test(e.textContent));")
+    from selenium.common.exceptions import ElementClickInterceptedException
+    dialogs = []
     for attempt in range(3):
+        dialogs += _dismiss_dialogs(drv)
         run = _wait(drv, lambda d: [m for m in d.find_elements(By.CSS_SELECTOR, '#jp-MainMenu .lm-MenuBar-item') if m.text.strip() == 'Run'],
                     60, 'the Run menu', log)[0]
-        run.click()
-        item = _wait(drv, lambda d: [e for e in d.find_elements(By.CSS_SELECTOR, '.lm-Menu .lm-Menu-item')
-                                     if e.is_displayed() and e.text.split('\n')[0].strip() == 'Run All Cells'], 30, 'the Run All Cells menu item', log)[0]
-        item.click()
+        try:
+            run.click()
+            item = _wait(drv, lambda d: [e for e in d.find_elements(By.CSS_SELECTOR, '.lm-Menu .lm-Menu-item')
+                                         if e.is_displayed() and e.text.split('\n')[0].strip() == 'Run All Cells'], 30, 'the Run All Cells menu item', log)[0]
+            item.click()
+        except ElementClickInterceptedException:  # a dialog opened in between: close it and try again
+            continue
         t0 = time.time()
         while not started(drv) and time.time() - t0 < 20: time.sleep(0.5)
         if started(drv): break
-    _wait(drv, started, 1, 'a cell to start running after three Run All Cells', log)
+    _wait(drv, started, 1, f'a cell to start running after three Run All Cells (dialogs closed: {dialogs})', log)
     # the explorer: its summary line and its figure, drawn for item 0 of the validation set
     before = _wait(drv, lambda d: (s := _view_state(d)) and s['info'] and s['ok'] and s['readout'] and s, RUN_TIMEOUT, 'the explorer', log)
     assert before['info'].startswith('valid item 0 · truth:'), before['info']
