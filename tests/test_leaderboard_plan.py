@@ -157,3 +157,49 @@ def test_teachers_train_longer_than_their_students():
         t = lb.parse(lb.jobs([ds])[0].args)
         assert d.teacher_epochs == 2*d.epochs
         assert (t['teacher_epochs'], t['epochs']) == ((d.teacher_epochs, 1) if d.rider_epochs else (None, d.teacher_epochs)), ds
+
+def committed_teacher_job(tmp_path, monkeypatch, dice:float):
+    "DRIVE's teacher job as a new checkout has it: results committed (teacher dice 0.81 each seed), no weights; and a kdml_train that trains teachers scoring `dice`."
+    import csv, sys
+    monkeypatch.setattr(lb, 'ROOT', tmp_path)
+    j = lb.jobs(['drive'])[0]
+    (tmp_path/j.out).mkdir(parents=True)
+    def write(folder, d):
+        with open(folder/'results.csv', 'w', newline='') as f:
+            w = csv.writer(f); w.writerow(['member', 'seed', 'dice', 'iou', 'train_s'])
+            for s in lb.SEEDS: w.writerows([['teacher', s, d, d - 0.1, 100 + s], ['unet_tiny', s, 0.79, 0.65, 100 + s]])
+    write(tmp_path/j.out, 0.81)
+    fake = tmp_path/'kdml_train'
+    fake.write_text(f"#!{sys.executable}\nimport sys, csv\nfrom pathlib import Path\na = sys.argv[1:]\nout = Path(a[a.index('--out') + 1])\n"
+                    f"open('{tmp_path}/started', 'a').write(' '.join(a) + '\\n')\nout.mkdir(parents=True, exist_ok=True)\n"
+                    f"w = csv.writer(open(out/'results.csv', 'w', newline='')); w.writerow(['member', 'seed', 'dice', 'iou', 'train_s'])\n"
+                    f"for s in {list(lb.SEEDS)}:\n    w.writerow(['teacher', s, {dice}, {dice} - 0.1, 7]); (out/f'teacher_seed{{s}}.pth').write_text('w')\n"
+                    f"(out/'results.json').write_text('{{\"environment\": {{\"device\": \"cpu\"}}}}')\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv('KDML_TRAIN', str(fake))
+    return j
+
+def test_a_new_checkout_retrains_its_teachers_and_takes_them_if_they_match(tmp_path, monkeypatch):
+    "Results committed, weights not: the loop trains the teachers again from the job's own command and takes them when their test figures are the committed ones (timings may differ); the attempt is recorded."
+    import json
+    j = committed_teacher_job(tmp_path, monkeypatch, 0.81)
+    out = io.StringIO()
+    with redirect_stdout(out): lb.run([j])
+    assert f'retrained {j.out}' in out.getvalue() and lb.teachers_ready('drive') and lb.finished(j), out.getvalue()
+    started = (tmp_path/'started').read_text().splitlines()
+    assert len(started) == 1 and f'--out {j.out}/{lb.RERUN}' in started[0] and '--resume' in started[0]
+    rec = json.loads((tmp_path/j.out/'retrained.json').read_text())
+    assert len(rec) == 1 and rec[0]['taken'] and rec[0]['seeds']['0']['max_abs_diff'] == 0 and rec[0]['seeds']['0']['committed']['dice'] == 0.81
+
+def test_retrained_teachers_that_differ_are_refused(tmp_path, monkeypatch):
+    "Teachers that score otherwise than the committed ones are not taken: the dataset's offline jobs wait rather than pair rows across two sets of teachers."
+    import json
+    j = committed_teacher_job(tmp_path, monkeypatch, 0.8)
+    kd = [x for x in lb.jobs(['drive']) if x.name == 'kd'][0]
+    out = io.StringIO()
+    with redirect_stdout(out): rc = lb.run([j, kd])
+    assert rc == 1 and not lb.teachers_ready('drive') and f'BLOCKED  {j.out}' in out.getvalue(), out.getvalue()
+    assert 'differ by up to 0.01' in out.getvalue() and f'waiting  {kd.out}' in out.getvalue()
+    assert not (tmp_path/j.out/'teacher_seed0.pth').exists() and not json.loads((tmp_path/j.out/'retrained.json').read_text())[0]['taken']
+    with redirect_stdout(io.StringIO()): lb.run([j])  # the same attempt compared again: one record, not two
+    assert len(json.loads((tmp_path/j.out/'retrained.json').read_text())) == 1

@@ -17,7 +17,10 @@ Every job writes `experiments/leaderboard/<dataset>/<job>/` (results.csv, result
 git). The teacher job of a dataset trains one teacher per seed alone (`--method independent --offline`, which saves
 `teacher_seed{N}.pth`); every other offline job loads it (`--teacher_weights`), so each seed's methods learn from the
 same teacher, and the students trained alone (`independent`) are an offline job too: the same initial weights, batches
-and epochs as every method of that seed, which is what the paired comparison needs.
+and epochs as every method of that seed, which is what the paired comparison needs. A new checkout has the teacher
+job's results but not its weights: `--run` trains the teachers again from the same command into `<teacher>/rerun/` and
+takes them only if every seed's test figures are the committed ones (`TEACHER_TOL`), so that rows run before and after
+learned from the same teachers; each attempt is recorded in `<teacher>/retrained.json`.
 Estimates: seconds per epoch measured on this 2-core CPU by earlier runs (`train_s` / epochs of the `results.json` of
 runs with the same data, networks, batch and options), else by `--probe`, else such a run at another image size scaled
 by the pixels; training time only (each seed's evaluation adds a little)."""
@@ -406,6 +409,73 @@ def commit(j:Job)->bool:
     if r.returncode != 0: print(f"commit of {j.out} failed: {r.stderr.strip() or r.stdout.strip()}", flush=True)
     return r.returncode == 0
 
+RERUN = 'rerun'  # the teacher job's subfolder where a new checkout trains its teachers again (weights are never committed)
+TEACHER_TOL = 1e-6  # how far (absolute, any test figure of any seed) retrained teachers may be from the committed ones and still be taken for them
+NOT_SCORES = {'seed', 'params', 'compression', 'images_per_s', 'epoch_s', 'train_s', 'split_seed', 'threads'}
+
+def teacher_scores(folder:Path)->dict:
+    "{seed: {figure: value}}: the test figures (not the timings) of the teacher rows of `folder/results.csv`."
+    import csv
+    f, res = folder/'results.csv', {}
+    if not f.is_file(): return res
+    with open(f) as fh:
+        for r in csv.DictReader(fh):
+            if r.get('member') != 'teacher': continue
+            figs = {}
+            for k, v in r.items():
+                if k in NOT_SCORES: continue
+                try: figs[k] = float(v)
+                except (TypeError, ValueError): pass
+            res[int(r['seed'])] = figs
+    return res
+
+def compare_teachers(committed:dict, retrained:dict)->dict:
+    "Per seed of `committed`, the largest absolute difference of a test figure the two share (None: the seed or its figures are missing from `retrained`)."
+    res = {}
+    for s, old in committed.items():
+        both = [k for k in old if k in retrained.get(s, {})]
+        res[s] = max(abs(retrained[s][k] - old[k]) for k in both) if both else None
+    return res
+
+def _train_job(args:list, log:Path)->int:
+    "kdml_train with `args` and --resume, its output appended to `log`; its exit status (negative: killed by that signal)."
+    with open(log, 'a') as fh:
+        return subprocess.run([*kdml_train_exe(), *args, '--resume'], cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT).returncode
+
+def _stopped(rc:int)->bool: return rc < 0 or rc == 130  # killed or interrupted: whoever stopped it stops the loop too
+
+def retrain_teachers(j:Job, do_commit:bool=False)->str:
+    """Train the teachers of teacher job `j` again, from its own command, into `j.out/rerun`: a new checkout has their results
+    (committed) but not their weights (never committed). The weights are taken only if every seed's test figures are the
+    committed ones within `TEACHER_TOL`, so that every row of the dataset learned from the same teachers; each attempt is
+    recorded in `j.out/retrained.json` either way. 'ok', 'stopped' (kdml_train killed or interrupted), or why not."""
+    rr = j.out/RERUN
+    a = list(j.args); a[a.index('--out') + 1] = str(rr)
+    (ROOT/rr).mkdir(parents=True, exist_ok=True)
+    print(f"retrain  {j.out}: its results are committed but not its teachers' weights; training them again into {rr}  "
+          f"{time.strftime('%Y-%m-%d %H:%M:%S')}", flush=True)
+    rc = _train_job(a, ROOT/f'{rr}.log')
+    if _stopped(rc): return 'stopped'
+    old, new = teacher_scores(ROOT/j.out), teacher_scores(ROOT/rr)
+    diff = compare_teachers({s: old[s] for s in j.seeds if s in old}, new)
+    ok = rc == 0 and all(d is not None and d <= TEACHER_TOL for d in diff.values()) and all((ROOT/rr/f'teacher_seed{s}.pth').is_file() for s in j.seeds)
+    env = json.loads((ROOT/rr/'results.json').read_text()).get('environment') if (ROOT/rr/'results.json').is_file() else None
+    rec = ROOT/j.out/'retrained.json'
+    log = json.loads(rec.read_text()) if rec.is_file() else []
+    if log and log[-1]['command'] == shlex.join(['kdml_train', *a]) and log[-1]['environment'] == env: log.pop()  # the same attempt, compared again
+    log.append(dict(date=time.strftime('%Y-%m-%d'), command=shlex.join(['kdml_train', *a]), environment=env, exit=rc, tolerance=TEACHER_TOL,
+                    seeds={str(s): dict(committed=old.get(s), retrained=new.get(s), max_abs_diff=diff.get(s)) for s in j.seeds}, taken=ok))
+    rec.write_text(json.dumps(log, indent=1))
+    if ok:
+        for s in j.seeds: shutil.move(str(ROOT/rr/f'teacher_seed{s}.pth'), str(ROOT/j.out/f'teacher_seed{s}.pth'))
+    if do_commit: commit(j)
+    if ok: return 'ok'
+    if rc: return f"kdml_train exited {rc} (log: {rr}.log)"
+    worst = max((d for d in diff.values() if d is not None), default=None)
+    return (f"the retrained teachers are not the committed ones: test figures differ by up to {worst:.3g} (> {TEACHER_TOL:g}; "
+            f"per seed in {j.out}/retrained.json)" if worst is not None else f"no teacher figures to compare in {rr}/results.csv") + \
+           f": the rows finished so far learned from the committed teachers; to start {j.dataset} over with new ones, move {j.out.parent} away"
+
 STOP = OUT/'STOP'  # `touch` it to stop the loop after the job that is running (tests or benchmarks then have the CPU to themselves)
 
 def run(js:list, do_commit:bool=False)->int:
@@ -416,20 +486,24 @@ def run(js:list, do_commit:bool=False)->int:
             print(f"done     {j.out}", flush=True)
             if do_commit and uncommitted(j): commit(j)  # finished by a loop that stopped before committing it
             continue
-        if j.kind == 'teacher' and set(j.seeds) <= seeds_done(j.out):
-            print(f"BLOCKED  {j.out}: its results are there but not the teachers' weights (never committed): move the folder "
-                  "away to train them again", flush=True); continue
         if j.loads_teacher and not teachers_ready(j.dataset):
             print(f"waiting  {j.out}: the teachers of {j.dataset} are not trained", flush=True); continue
         if (ROOT/STOP).exists():  # a pause between jobs: the running one finishes and is committed, the next does not start
             print(f"paused   before {j.out}: {STOP} exists; delete it and --run goes on", flush=True)
             break
+        t0 = time.time()
+        if j.kind == 'teacher' and set(j.seeds) <= seeds_done(j.out):  # a new checkout: results committed, weights not
+            why = retrain_teachers(j, do_commit)
+            if why == 'stopped':
+                print(f"stopped  {j.out}/{RERUN} after {(time.time() - t0)/3600:.2f} h: its finished seeds and last checkpoint are kept: --run continues it", flush=True)
+                break
+            print(f"{'retrained' if why == 'ok' else 'BLOCKED '} {j.out} after {(time.time() - t0)/3600:.2f} h" +
+                  ('' if why == 'ok' else f": {why}"), flush=True)
+            continue
         (ROOT/j.out).parent.mkdir(parents=True, exist_ok=True)
         print(f"start    {j.out}  {time.strftime('%Y-%m-%d %H:%M:%S')}\n    {j.command}", flush=True)
-        t0 = time.time()
-        with open(ROOT/f'{j.out}.log', 'a') as log:
-            rc = subprocess.run([*kdml_train_exe(), *j.args, '--resume'], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT).returncode
-        if rc < 0 or rc == 130:  # kdml_train was killed or interrupted: whoever stopped it stops the loop too
+        rc = _train_job(list(j.args), ROOT/f'{j.out}.log')
+        if _stopped(rc):
             print(f"stopped  {j.out} after {(time.time() - t0)/3600:.2f} h: kdml_train was {'interrupted' if rc == 130 else f'killed (signal {-rc})'}; "
                   "its finished seeds and last checkpoint are kept: --run continues it", flush=True)
             break
