@@ -121,7 +121,7 @@ class TeacherDistill(FlowCallback):
         output=None, # Key or function selecting the logits from structured outputs
         loss:str='kd', # A prediction loss of `LOSSES`: 'kd', 'dkd', 'dist', or 'cwd' (dense outputs)
         params:dict|None=None, # The loss's other parameters, e.g. `dict(beta=8)` (dkd) or `dict(logit_std=True)` (kd, dkd)
-        warmup:float=0., # Epochs over which the weight ramps up linearly (DKD's code: 20); 0: none
+        warmup:float=0., # Epochs of the weight's linear ramp, `min(epoch/warmup, 1)` with epochs counted from 1 as DKD's code does (20 there): 1 or less ramps nothing; 0: none
     ):
         store_attr()
         self._params = _with_T(loss, T, params)  # an unknown loss or parameter fails here, in one line

@@ -311,7 +311,7 @@ def check_request(
     rel_params:str|dict|None=None, # Parameters of `rel_loss`
     logit_std:bool=False, # Logit standardisation in the prediction flows whose loss has it (kd, dkd)
     T:float|None=None, # Temperature of the teacher's prediction flows; None: their loss's own
-    warmup:float=0., # Epochs of the linear ramp of the teacher's prediction flows' weight
+    warmup:float=0., # Epochs of the linear ramp of the teacher's prediction flows' weight, `min(epoch/warmup, 1)` from epoch 1: 1 or less ramps nothing
 )->dict:
     "Validate a `kdml_train` request; raise `ValueError`/`FileNotFoundError` with a one-line message. Each kind of flow's parameters come back read (`check_flows`)."
     args = dict(locals())
@@ -1030,7 +1030,7 @@ def kdml_train(
     kd_loss:Opt(loss_help(TEACHER), str)='kd', # Loss of the teacher -> student prediction flows
     kd_params:Opt(params_help(TEACHER), str)=None, # Its parameters, e.g. beta=8,alpha=1
     T:Opt(f"Temperature of the teacher -> student prediction flows, whatever their loss ({_either(n for n in losses_for('predictions') if 'T' in loss_params(n))}); or T= in --kd_params; default: their loss's own (DIST's 1, the others' 4)", float)=None, # Their temperature
-    warmup:Opt("Epochs over which the weight of the teacher -> student prediction flows ramps up linearly (DKD's code: 20)", float)=0., # Their warm-up
+    warmup:Opt("Epochs over which the weight of the teacher -> student prediction flows ramps up linearly: min(epoch/warmup, 1), epochs counted from 1 as DKD's code does (20 there), so 1 or less ramps nothing", float)=0., # Their warm-up
     logit_std:Opt("Logit standardisation (Sun et al., CVPR 2024) in every prediction flow whose loss has it (kd, dkd)", store_true)=False, # Z-scored logits
     ml_loss:Opt(loss_help(PEERS), str)='kd', # Loss of the peer prediction flows
     ml_params:Opt(params_help(PEERS), str)=None, # Its parameters

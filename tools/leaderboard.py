@@ -90,7 +90,7 @@ METHODS = {  # in the order --run runs them: the baseline and the two papers' co
     'styles_mse': Method('learning styles (Niyaz, Sambyal & Bathula, 2022), MSE feature flows', every('--method styles --feat_loss mse')),
     'styles_at': Method('learning styles, attention-transfer feature flows', every('--method styles --feat_loss at')),
     'styles_cwd': Method('learning styles, CWD feature flows', every('--method styles --feat_loss cwd')),
-    'dkd': Method("DKD (Zhao et al., CVPR 2022); its code's warm-up, 20 of 240 epochs, is one epoch here",
+    'dkd': Method("DKD (Zhao et al., CVPR 2022); its code's warm-up, 20 of 240 epochs, is under one epoch here: `--warmup 1`, which ramps nothing (epochs count from 1)",
                   every('--method kd --kd_loss dkd --warmup 1', SOFTMAX)),
     'dist': Method("DIST (Huang et al., NeurIPS 2022) at its own temperature, 1 (its segmentation code has none), written out in the command",
                    every('--method kd --kd_loss dist --kd_params T=1', SOFTMAX)),
