@@ -19,9 +19,9 @@ from fastai.vision.all import *
 
 # %% auto #0
 __all__ = ['MEDMNIST_URL', 'MEDMNIST_2D', 'VOID', 'BCCD_CLASSES', 'DATASET_FAMILIES', 'data_root', 'medmnist_file',
-           'load_medmnist', 'FixedSplitter', 'medmnist_dls', 'SegPair', 'seg_pairs', 'SegItem', 'tile_grid', 'seg_dls',
-           'family_path', 'polyp_draw', 'polyp_dls', 'drive_dls', 'chase_dls', 'isbi_dls', 'check_boxes', 'parse_voc',
-           'bccd_boxes', 'CellBox', 'bccd_crops_dls', 'dataset_summary', 'read_image', 'read_mask']
+           'load_medmnist', 'FixedSplitter', 'medmnist_dls', 'SegPair', 'twins', 'seg_pairs', 'SegItem', 'tile_grid',
+           'seg_dls', 'family_path', 'polyp_draw', 'polyp_dls', 'drive_dls', 'chase_dls', 'isbi_dls', 'check_boxes',
+           'parse_voc', 'bccd_boxes', 'CellBox', 'bccd_crops_dls', 'dataset_summary', 'read_image', 'read_mask']
 
 # %% ../nbs/00_data.ipynb #0c58d63f
 def data_root(
@@ -230,13 +230,20 @@ def _images_in(folder:Path, what:str)->list:
     if not files: raise ValueError(f"{what} folder {folder} holds no image files (expected {', '.join(sorted(IMAGE_EXTS))}, or DICOM files of any name).")
     return files
 
+def twins(
+    items:list, # Files (`Path`, named by their `.name`) or relative paths (`str`)
+    key, # What must tell them apart: `image_stem`, the mask name an image would write ...
+)->tuple: # (groups, the first three groups written out)
+    "The groups of `items` (as `str`, in the order first seen) that share one `key(item)`, and a few of them written out for an error message."
+    by = {}
+    for x in items: by.setdefault(key(x), []).append(x)
+    groups = [[getattr(x, 'name', str(x)) if isinstance(x, Path) else str(x) for x in g] for g in by.values() if len(g) > 1]
+    return groups, ', '.join(' and '.join(g) for g in groups[:3]) + (' ...' if len(groups) > 3 else '')
+
 def _no_twins(files:list, folder:Path, what:str, why:str):
     "One-line error when two of `files` have the same stem (`a.png` and `a.tif`): which one was meant cannot be guessed."
-    by = {}
-    for p in files: by.setdefault(image_stem(p), []).append(p.name)
-    if twins := [ns for ns in by.values() if len(ns) > 1]:
-        raise ValueError(f"{len(twins)} name(s) in {folder} are used by more than one {what} file, which {why}: "
-                         f"{', '.join(' and '.join(ns) for ns in twins[:3])}{' ...' if len(twins) > 3 else ''}; keep one of each.")
+    groups, some = twins(files, image_stem)
+    if groups: raise ValueError(f"{len(groups)} name(s) in {folder} are used by more than one {what} file, which {why}: {some}; keep one of each.")
 
 def _check_image(p:Path)->tuple:
     "(width, height) of an image from its header; an `ImageReadError` naming the file if it is not one."

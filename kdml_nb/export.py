@@ -17,7 +17,7 @@ from safetensors.torch import save_file
 import kdml_nb
 from .cohort import CohortLearner
 from .images import IMAGE_EXTS, is_image_file, image_stem, read_image
-from .data import tile_grid
+from .data import tile_grid, twins
 from .zoo import make_net, load_weights
 
 # %% auto #0
@@ -350,11 +350,8 @@ def predict_folder(
     rels = [p.relative_to(base).as_posix() for p in files]
     seg = spec['task'] == 'segment'
     if seg:  # two images of one name (a.png and a.jpg, a scan with and without .dcm) would write one mask
-        by = {}
-        for r in rels: by.setdefault(_mask_name(r), []).append(r)
-        if twins := [rs for rs in by.values() if len(rs) > 1]:
-            raise ValueError(f"{len(twins)} mask name(s) would be written by more than one image: "
-                             f"{'; '.join(' and '.join(rs) for rs in twins[:3])}{' ...' if len(twins) > 3 else ''}: rename or remove one of each.")
+        groups, some = twins(rels, _mask_name)
+        if groups: raise ValueError(f"{len(groups)} mask name(s) would be written by more than one image: {some}: rename or remove one of each.")
     with _staged(out_csv.parent) as tmp:
         mask_dir = tmp/f'{out_csv.stem}_masks' if seg else None
         rows = []
