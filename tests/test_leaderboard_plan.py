@@ -203,3 +203,14 @@ def test_retrained_teachers_that_differ_are_refused(tmp_path, monkeypatch):
     assert not (tmp_path/j.out/'teacher_seed0.pth').exists() and not json.loads((tmp_path/j.out/'retrained.json').read_text())[0]['taken']
     with redirect_stdout(io.StringIO()): lb.run([j])  # the same attempt compared again: one record, not two
     assert len(json.loads((tmp_path/j.out/'retrained.json').read_text())) == 1
+
+def test_a_probe_scales_the_cost_of_extra_batches(tmp_path):
+    "Two subsets: what a run pays once cancels out (the old one-subset probe counted it once per batch); a teacher job's probe trains its teacher one epoch, not all of them."
+    p = dict(train_s=30., batches=(2, 2), train_s_big=33., batches_big=(8, 5), full_batches=(36, 5))
+    assert lb.scaled(p) == pytest.approx(3 / (9 + 2/3 - (2 + 2/3)) * (36 + 5/3))  # 0.43 s a batch, not 30 s for 2
+    assert lb.scaled({k: p[k] for k in ('train_s', 'batches', 'full_batches')}) == pytest.approx(30 * (36 + 5/3) / (2 + 2/3))
+    assert lb.scaled({**p, 'train_s_big': 29.}) == lb.scaled({k: p[k] for k in ('train_s', 'batches', 'full_batches')})  # noise: the old rule
+    t = lb._probe_args(lb.jobs(['pneumoniamnist'])[0], 256, tmp_path)
+    assert (t['teacher_epochs'], t['epochs'], t['subset'], t['out']) == (1, 1, 256, str(tmp_path/'teacher'))
+    kd = lb._probe_args([j for j in lb.jobs(['pneumoniamnist']) if j.name == 'kd'][0], 256, tmp_path)
+    assert kd['teacher_weights'] == str(tmp_path/lb.TEACHER) and not kd.get('teacher_epochs')

@@ -248,8 +248,10 @@ def estimate(name:str, kind:str, runs:list, probes:dict)->Estimate:
         return Estimate(statistics.median(ss), 'measured', f"median of {len(ss)} seed{'s' if len(ss) > 1 else ''} of {', '.join(str(r['path']) for r in rs)}")
     p = probes.get(name, {}).get(kind)
     if p and p.get('setting') == setting(name):
+        two = (f", {p['train_s_big']:.1f} s on --subset {p['subset_big']} ({p['batches_big'][0]}+{p['batches_big'][1]}): the difference scaled to "
+               f"{p['full_batches'][0]}+{p['full_batches'][1]}") if 'train_s_big' in p else f" of {p['full_batches'][0]}+{p['full_batches'][1]}"
         return Estimate(scaled(p), 'probe', f"probe {p['date']} ({p['device']}): one epoch of {p['job']} on --subset {p['subset']}, {p['train_s']:.1f} s for "
-                        f"{p['batches'][0]}+{p['batches'][1]} of {p['full_batches'][0]}+{p['full_batches'][1]} training+validation batches")
+                        f"{p['batches'][0]}+{p['batches'][1]}{two} training+validation batches")
     rs = pick('size')
     if rs:
         ss = [s * (d.size / r['args']['size'])**2 for r in rs for s in r['s']]
@@ -342,8 +344,10 @@ def plan_markdown(rows:list, checked:list|None=None)->str:
           "`measured`: `train_s` / epochs of every seed of earlier runs on this 2-core CPU with the same data, networks, batch, "
           "size and options (results.json rows whose `device` is the CPU), of the kind of run that costs alike (a run that "
           "trained its teacher for the teacher job; one that loaded it for offline jobs; learning styles apart). `probe`: "
-          "`--probe`, one epoch on a `--subset`, scaled by the batches (a validation batch a third of a training one; its fixed "
-          "costs, the first batch and the loaders' start, make it err high). `scaled`: such runs "
+          "`--probe`, one epoch (of the teacher too, for a teacher job) on a `--subset` and on 4 times as many items: the "
+          "difference, the cost of the extra batches, scaled to a full epoch's (a validation batch a third of a training "
+          "one), so that what a run pays once cancels out (a probe of one subset, older, scales its whole time and errs "
+          "high). `scaled`: such runs "
           "at another image size, times the ratio of the pixels. The runs ran on a shared machine: read the figures as "
           "orders of magnitude.", "", "| dataset | kind of job | s/epoch | from | source |", "|---|---|---|---|---|"]
     seen = {}
@@ -534,34 +538,56 @@ def epoch_batches(name:str, subset:int|None)->tuple:
     dls = t.task_dls(d.task, d.data, bs=d.bs, size=d.size, subset=subset, seed=0, split_seed=None if ss is None else int(ss))
     return len(dls.train), len(dls.valid)
 
+PROBE_FACTOR = 4  # the probe's second, bigger subset: `PROBE_FACTOR` times --subset
+
+def _w(tr:int, va:int)->float: return tr + VALID_COST*va  # an epoch's batches in training-batch units
+
 def scaled(p:dict)->float:
-    "Seconds of a full epoch from a probe `p`: its seconds times the full epoch's batches over the probe's, a validation batch counted as `VALID_COST` of a training one."
-    w = lambda tr, va: tr + VALID_COST*va
-    return p['train_s'] * w(*p['full_batches']) / w(*p['batches'])
+    """Seconds of a full epoch from a probe `p`. A probe with two subsets (`train_s`, `batches` and `train_s_big`,
+    `batches_big`): the cost of one more batch, from their difference, times the full epoch's batches: what every run pays
+    once (networks built, data read, the test set scored), which one subset cannot tell from the epoch, cancels out. An
+    older probe of one subset: its seconds times the full epoch's batches over its own, which counts those costs once per
+    batch and errs high. A validation batch counts `VALID_COST` of a training one."""
+    if 'train_s_big' in p:
+        per = (p['train_s_big'] - p['train_s']) / (_w(*p['batches_big']) - _w(*p['batches']))
+        if per > 0: return per * _w(*p['full_batches'])
+    return p['train_s'] * _w(*p['full_batches']) / _w(*p['batches'])
+
+def _probe_args(j:Job, subset:int, tmp:Path)->dict:
+    "kdml_train's arguments for timing job `j` on `subset` items in `tmp`: one epoch of the students and, for a teacher job, of its teacher too."
+    a = parse(j.args)
+    a.update(epochs=1, seeds='0', subset=subset, out=str(tmp/j.name), resume=False, overwrite=False)
+    if a.get('teacher_epochs'): a['teacher_epochs'] = 1  # else the teacher job's teacher trains all its epochs on the subset
+    if a.get('teacher_weights'): a['teacher_weights'] = str(tmp/TEACHER)
+    return a
 
 def probe(names:list, subset:int)->dict:
-    "Time one epoch of each kind of job of each dataset on `subset` items (seed 0, in this process), to be scaled to the full epoch (`scaled`); merged into probe.json."
+    """Time one epoch of each kind of job of each dataset on `subset` items and on `PROBE_FACTOR` times as many (seed 0,
+    in this process); `scaled` makes a full epoch of the difference. Merged into probe.json."""
     t, probes = _train(), load_probes()
     for name in names:
-        full, part = epoch_batches(name, None), epoch_batches(name, subset)
-        if part[0] >= full[0]:
-            print(f"{name}: --subset {subset} does not shrink its epoch ({full[0]} training batches): not probed"); continue
-        js = {j.name: j for j in jobs([name])}
-        with tempfile.TemporaryDirectory() as tmp:
-            for kind, job in PROBED.items():
-                j = js[job]
-                a = parse(j.args)
-                a.update(epochs=1, seeds='0', subset=subset, out=str(Path(tmp)/j.name), resume=False, overwrite=False)
-                if a.get('teacher_weights'): a['teacher_weights'] = str(Path(tmp)/TEACHER)
-                print(f"probe {name}/{kind} ({j.name}): 1 epoch, --subset {subset}", flush=True)
-                try:
-                    with redirect_stdout(sys.stderr): t.kdml_train(**a)
-                except SystemExit as e:
-                    if e.code: raise RuntimeError(f"probe of {name}/{j.name} failed (kdml_train exit {e.code}): see above") from None
-                train_s = json.loads((Path(tmp)/j.name/'results.json').read_text())['rows'][0]['train_s']
-                p = probes.setdefault(name, {})[kind] = dict(train_s=train_s, batches=part, full_batches=full, subset=subset, job=j.name,
-                                                             date=date.today().isoformat(), setting=setting(name), device=t.environment()['device'])
-                print(f"  {train_s:.1f} s for {part[0]}+{part[1]} batches (training+validation) -> {scaled(p):,.0f} s an epoch of {full[0]}+{full[1]}", flush=True)
+        full, sizes = epoch_batches(name, None), [subset, PROBE_FACTOR*subset]
+        parts = [epoch_batches(name, n) for n in sizes]
+        if parts[1][0] >= full[0]:
+            print(f"{name}: --subset {subset} times {PROBE_FACTOR} does not shrink its epoch ({full[0]} training batches): not probed"); continue
+        js, times = {j.name: j for j in jobs([name])}, {}
+        for n, part in zip(sizes, parts):
+            with tempfile.TemporaryDirectory() as tmp:
+                for kind, job in PROBED.items():  # the teacher job first: the offline jobs load its teacher
+                    j = js[job]
+                    print(f"probe {name}/{kind} ({j.name}): 1 epoch, --subset {n}", flush=True)
+                    try:
+                        with redirect_stdout(sys.stderr): t.kdml_train(**_probe_args(j, n, Path(tmp)))
+                    except SystemExit as e:
+                        if e.code: raise RuntimeError(f"probe of {name}/{j.name} failed (kdml_train exit {e.code}): see above") from None
+                    times.setdefault(kind, []).append(json.loads((Path(tmp)/j.name/'results.json').read_text())['rows'][0]['train_s'])
+        for kind, job in PROBED.items():
+            (t1, t2) = times[kind]
+            p = probes.setdefault(name, {})[kind] = dict(train_s=t1, batches=parts[0], train_s_big=t2, batches_big=parts[1], full_batches=full,
+                                                         subset=subset, subset_big=sizes[1], job=job, date=date.today().isoformat(),
+                                                         setting=setting(name), device=t.environment()['device'])
+            print(f"  {kind}: {t1:.1f} s for {parts[0][0]}+{parts[0][1]} batches, {t2:.1f} s for {parts[1][0]}+{parts[1][1]} -> "
+                  f"{scaled(p):,.0f} s an epoch of {full[0]}+{full[1]}", flush=True)
     probe_file().parent.mkdir(parents=True, exist_ok=True)
     probe_file().write_text(json.dumps(probes, indent=1))
     return probes
