@@ -182,19 +182,19 @@ def committed_teacher_job(tmp_path, monkeypatch, dice:float):
 def test_a_new_checkout_retrains_its_teachers_and_takes_them_if_they_match(tmp_path, monkeypatch):
     "Results committed, weights not: the loop trains the teachers again from the job's own command and takes them when their test figures are the committed ones (timings may differ); the attempt is recorded."
     import json
-    j = committed_teacher_job(tmp_path, monkeypatch, 0.81)
+    j = committed_teacher_job(tmp_path, monkeypatch, 0.8112)  # 0.12 points off: another machine's rounding
     out = io.StringIO()
     with redirect_stdout(out): lb.run([j])
     assert f'retrained {j.out}' in out.getvalue() and lb.teachers_ready('drive') and lb.finished(j), out.getvalue()
     started = (tmp_path/'started').read_text().splitlines()
     assert len(started) == 1 and f'--out {j.out}/{lb.RERUN}' in started[0] and '--resume' in started[0]
     rec = json.loads((tmp_path/j.out/'retrained.json').read_text())
-    assert len(rec) == 1 and rec[0]['taken'] and rec[0]['seeds']['0']['max_abs_diff'] == 0 and rec[0]['seeds']['0']['committed']['dice'] == 0.81
+    assert len(rec) == 1 and rec[0]['taken'] and rec[0]['seeds']['0']['max_abs_diff'] == pytest.approx(0.0012) and rec[0]['seeds']['0']['committed']['dice'] == 0.81
 
 def test_retrained_teachers_that_differ_are_refused(tmp_path, monkeypatch):
     "Teachers that score otherwise than the committed ones are not taken: the dataset's offline jobs wait rather than pair rows across two sets of teachers."
     import json
-    j = committed_teacher_job(tmp_path, monkeypatch, 0.8)
+    j = committed_teacher_job(tmp_path, monkeypatch, 0.8)  # a point below: more than TEACHER_TOL
     kd = [x for x in lb.jobs(['drive']) if x.name == 'kd'][0]
     out = io.StringIO()
     with redirect_stdout(out): rc = lb.run([j, kd])

@@ -19,8 +19,9 @@ git). The teacher job of a dataset trains one teacher per seed alone (`--method 
 same teacher, and the students trained alone (`independent`) are an offline job too: the same initial weights, batches
 and epochs as every method of that seed, which is what the paired comparison needs. A new checkout has the teacher
 job's results but not its weights: `--run` trains the teachers again from the same command into `<teacher>/rerun/` and
-takes them only if every seed's test figures are the committed ones (`TEACHER_TOL`), so that rows run before and after
-learned from the same teachers; each attempt is recorded in `<teacher>/retrained.json`.
+takes them only if every seed's test figures are the committed ones within `TEACHER_TOL` (a run repeats to the last bit
+on one machine, not on another), so that rows run before and after learned from the same teachers as nearly as a new
+machine allows; each attempt is recorded in `<teacher>/retrained.json`.
 Estimates: seconds per epoch measured on this 2-core CPU by earlier runs (`train_s` / epochs of the `results.json` of
 runs with the same data, networks, batch and options), else by `--probe`, else such a run at another image size scaled
 by the pixels; training time only (each seed's evaluation adds a little)."""
@@ -414,7 +415,9 @@ def commit(j:Job)->bool:
     return r.returncode == 0
 
 RERUN = 'rerun'  # the teacher job's subfolder where a new checkout trains its teachers again (weights are never committed)
-TEACHER_TOL = 1e-6  # how far (absolute, any test figure of any seed) retrained teachers may be from the committed ones and still be taken for them
+TEACHER_TOL = 0.003  # how far (absolute, any test figure of any seed) retrained teachers may be from the committed ones and still be taken for them:
+# a run repeats to the last bit on one machine, not on another (DRIVE's teachers, retrained on another 2-core CPU with the same
+# torch: Dice 0.06 and 0.13 points off), so a third of a point, below the seed-to-seed spread of the boards' paired gains
 NOT_SCORES = {'seed', 'params', 'compression', 'images_per_s', 'epoch_s', 'train_s', 'split_seed', 'threads'}
 
 def teacher_scores(folder:Path)->dict:
@@ -451,7 +454,8 @@ def _stopped(rc:int)->bool: return rc < 0 or rc == 130  # killed or interrupted:
 def retrain_teachers(j:Job, do_commit:bool=False)->str:
     """Train the teachers of teacher job `j` again, from its own command, into `j.out/rerun`: a new checkout has their results
     (committed) but not their weights (never committed). The weights are taken only if every seed's test figures are the
-    committed ones within `TEACHER_TOL`, so that every row of the dataset learned from the same teachers; each attempt is
+    committed ones within `TEACHER_TOL` (a run repeats exactly on one machine, not across machines), so that every row of
+    the dataset learned from the same teachers as nearly as a new machine allows; each attempt is
     recorded in `j.out/retrained.json` either way. 'ok', 'stopped' (kdml_train killed or interrupted), or why not."""
     rr = j.out/RERUN
     a = list(j.args); a[a.index('--out') + 1] = str(rr)
