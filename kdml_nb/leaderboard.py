@@ -30,12 +30,12 @@ def _option(command:str, name:str)->float:
 def load_runs(
     folder:Path|str, # A dataset's leaderboard folder: one sub-folder per job, each with kdml_train's results.csv and .json
 )->pd.DataFrame:
-    "Every result row of every job in `folder`, with its `job`, the run's `command`, `epochs` and where it ran (`where`)."
+    "Every result row of every job in `folder` (and of the baseline's subfolders, as `independent/<name>`), with its `job`, the run's `command`, `epochs` and where it ran (`where`)."
     folder, res = Path(folder), []
-    for f in sorted(folder.glob('*/results.csv')):
+    for f in sorted(folder.glob('*/results.csv')) + sorted(folder.glob(f'{BASELINE}/*/results.csv')):
         j = json.loads((f.parent/'results.json').read_text()) if (f.parent/'results.json').is_file() else {}
         cmd, env = j.get('command', ''), j.get('environment') or {}
-        r = pd.read_csv(f).assign(job=f.parent.name, command=cmd, epochs=j.get('args', {}).get('epochs') or _option(cmd, '--epochs'))
+        r = pd.read_csv(f).assign(job=f.parent.relative_to(folder).as_posix(), command=cmd, epochs=j.get('args', {}).get('epochs') or _option(cmd, '--epochs'))
         r['where'] = (r['device'] if 'device' in r else pd.Series(np.nan, index=r.index)).astype(object).fillna(env.get('device', 'not recorded'))
         res.append(r)
     return pd.concat(res, ignore_index=True) if res else pd.DataFrame(columns=['job', 'member', 'seed', 'command', 'epochs', 'where'])
@@ -44,6 +44,8 @@ def metric_of(runs:pd.DataFrame)->str:
     "The score `runs` are ranked by: Dice, accuracy or mAP@0.5, from the task kdml_train recorded."
     if 'task' not in runs or runs.task.isna().all(): raise ValueError("these results record no task: give result files written by kdml_train.")
     return METRIC[runs.task.dropna().iloc[0]]
+
+def _again(job:str)->bool: return job.startswith(BASELINE + '/')  # a run of the baseline again, beside retrained teachers
 
 def _students(runs:pd.DataFrame)->list:
     "The students of `runs`, in the order they appear (the teacher job's lone student only where no other job ran)."
@@ -76,11 +78,19 @@ def teacher_gap(
 def gains(
     runs:pd.DataFrame, # `load_runs` of one dataset
 )->pd.DataFrame:
-    "Each student's and the ensemble's score in every seed of every job, with its paired gain in points over the baseline job's same member and seed (NaN where that seed is missing)."
-    if runs.empty: return pd.DataFrame(columns=['job', 'member', 'seed', 'score', 'gain'])
+    "Each student's and the ensemble's score in every seed of every job, with its paired gain in points over the same member and seed of the students trained alone beside the same teachers (`baseline`: the baseline job or a run of it again, told apart by the teacher's test score; the baseline job where none matches); NaN where that seed is missing."
+    cols = ['job', 'member', 'seed', 'score', 'gain', 'baseline']
+    if runs.empty: return pd.DataFrame(columns=cols)
     m = metric_of(runs)
-    r = runs[(runs.job != TEACHER_JOB) & (runs.member != 'teacher')]
-    return r.assign(score=r[m], gain=paired_gain(r, r[r.job == BASELINE], m))[['job', 'member', 'seed', 'score', 'gain']].reset_index(drop=True)
+    t = runs[runs.member == 'teacher'].groupby(['job', 'seed'])[m].first()  # per job and seed: which teachers it ran beside
+    bases = [BASELINE] + sorted(j for j in set(runs.job) if _again(j))
+    def base_of(job, seed):
+        k = t.get((job, seed), np.nan)
+        return next((b for b in bases if np.isclose(t.get((b, seed), np.nan), k, rtol=0, atol=1e-9)), BASELINE)
+    r = runs[(runs.job != TEACHER_JOB) & (runs.member != 'teacher') & ~runs.job.map(_again)]
+    r = r.assign(score=r[m], baseline=[base_of(j, s) for j, s in zip(r.job, r.seed)], gain=np.nan)
+    for b, rb in r.groupby('baseline'): r.loc[rb.index, 'gain'] = paired_gain(rb, runs[runs.job == b], m)
+    return r[cols].reset_index(drop=True)
 
 # %% ../nbs/21_leaderboard.ipynb #d297cafb
 def _ensemble_margin(jg:pd.DataFrame)->pd.Series:
@@ -93,11 +103,10 @@ def board(
     runs:pd.DataFrame, # `load_runs` of one dataset
     seeds:int=SEEDS, # The seeds each job is meant to have: the denominator of `seeds`
 )->pd.DataFrame:
-    "The leaderboard of one dataset: a row per job, each student's paired gain (mean ± sd over the seeds paired with the baseline, in points) and in how many of them it gained, the ensemble, seconds per epoch (its fastest seed's), where it ran; sorted by the students' mean gain."
+    "The leaderboard of one dataset: a row per job, each student's paired gain (mean ± sd over the seeds paired with the baseline, in points) and in how many of them it gained, the ensemble, seconds per epoch (its fastest seed's), where it ran, the baseline run it was paired with; sorted by the students' mean gain."
     g = gains(runs)
     if g.empty: return pd.DataFrame()
     students, rows = _students(runs), []
-    base_where = set(runs.loc[runs.job == BASELINE, 'where'].astype(str))
     for job, jg in g.groupby('job', sort=False):
         jr = runs[runs.job == job]
         paired = jg.dropna(subset=['gain'])
@@ -110,8 +119,9 @@ def board(
         d['ensemble'] = f"{100*e.score.mean():.2f}" if len(e) else ''
         d['ensemble - best student'] = _pm(_ensemble_margin(jg))
         d['s/epoch'] = round((jr.groupby('seed').train_s.first()/jr.epochs.iloc[0]).min(), 1) if jr.epochs.notna().all() else np.nan  # the fastest seed: other work on a shared CPU only ever slows one down
-        where = set(jr['where'].astype(str))
+        where, base_where = set(jr['where'].astype(str)), set(runs.loc[runs.job.isin(set(jg.baseline)), 'where'].astype(str))
         d['where'] = ', '.join(sorted(where)) + ('' if not base_where or where == base_where else f" (baseline: {', '.join(sorted(base_where))})")
+        d['baseline'] = ', '.join(sorted(set(paired.baseline)))
         d['mean gain'] = np.nan if job == BASELINE else paired[paired.member.isin(students)].groupby('member').gain.mean().mean()
         rows.append(d)
     t = pd.DataFrame(rows)

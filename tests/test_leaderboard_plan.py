@@ -204,6 +204,30 @@ def test_retrained_teachers_that_differ_are_refused(tmp_path, monkeypatch):
     with redirect_stdout(io.StringIO()): lb.run([j])  # the same attempt compared again: one record, not two
     assert len(json.loads((tmp_path/j.out/'retrained.json').read_text())) == 1
 
+def test_a_baseline_is_trained_again_beside_retrained_teachers(tmp_path, monkeypatch):
+    "Teachers retrained on a new machine: the students alone are trained again beside them, once, into independent/retrained1 (the rows that learn from those teachers are paired with it); beside the teachers of the machine that trained them, never."
+    import csv, shutil
+    j = committed_teacher_job(tmp_path, monkeypatch, 0.8112)
+    base = [x for x in lb.jobs(['drive']) if x.name == lb.BASELINE][0]
+    (tmp_path/base.out).mkdir(parents=True)
+    with open(tmp_path/base.out/'results.csv', 'w', newline='') as f:  # finished beside the committed teachers (0.81)
+        w = csv.writer(f); w.writerow(['member', 'seed', 'dice', 'iou', 'train_s'])
+        for s in lb.SEEDS: w.writerows([['teacher', s, 0.81, 0.71, 9], ['unet_small', s, 0.77, 0.62, 9]])
+    assert lb.baseline_again(base) is None  # no teachers retrained yet: the baseline stands
+    out = io.StringIO()
+    with redirect_stdout(out): lb.run([j, base])
+    started = (tmp_path/'started').read_text().splitlines()
+    assert len(started) == 2 and f'--out {base.out}/{lb.AGAIN}1' in started[1] and '--method independent' in started[1], out.getvalue()
+    assert f'again    {base.out}' in out.getvalue() and lb.baseline_again(base) is None
+    with redirect_stdout(io.StringIO()): lb.run([j, base])  # done once: not again
+    assert len((tmp_path/'started').read_text().splitlines()) == 2
+    shutil.rmtree(tmp_path/base.out/f'{lb.AGAIN}1'); (tmp_path/base.out/f'{lb.AGAIN}1').mkdir()  # stopped before a seed finished
+    assert lb.baseline_again(base).out == base.out/f'{lb.AGAIN}1'  # continued where it was, not a second folder
+    shutil.rmtree(tmp_path/base.out/f'{lb.AGAIN}1'); (tmp_path/j.out/'retrained.json').unlink()
+    (tmp_path/'started').unlink()
+    with redirect_stdout(io.StringIO()): lb.run([base])  # the teachers are the ones the baseline learned beside
+    assert not (tmp_path/'started').exists()
+
 def test_a_probe_scales_the_cost_of_extra_batches(tmp_path):
     "Two subsets: what a run pays once cancels out (the old one-subset probe counted it once per batch); a teacher job's probe trains its teacher one epoch, not all of them."
     p = dict(train_s=30., batches=(2, 2), train_s_big=33., batches_big=(8, 5), full_batches=(36, 5))

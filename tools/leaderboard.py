@@ -110,6 +110,7 @@ METHODS = {  # in the order --run runs them: the baseline and the two papers' co
     'styles_online': Method('learning styles (MSE) with the teacher trained alongside, as its paper trained it', every('--method styles --feat_loss mse'), True),
 }
 TEACHER = 'teacher'  # the folder of each dataset's teacher job
+BASELINE = 'independent'  # the job every row is paired with (a key of `METHODS`)
 
 class Job(NamedTuple):
     "One kdml_train command of the plan, all its seeds in one folder."
@@ -324,7 +325,9 @@ def plan_markdown(rows:list, checked:list|None=None)->str:
           "within 0 to 4 points of the students trained alone. The teacher job's lone student (kdml_train trains at least one) "
           "is not a result: it trains for one epoch after the teacher's own (`--teacher_epochs`), except on DRIVE, whose teachers "
           "were trained before that option and gave it the teacher's epochs. The students alone are the `independent` job, "
-          "which loads the teacher like every method.", "",
+          "which loads the teacher like every method. Weights are not committed: a new machine trains the teachers again (within "
+          f"{TEACHER_TOL:g} of their committed test figures) and then the students alone again into `independent/{AGAIN}<k>`, "
+          "since a run repeats to the last bit only on one machine; each row is paired with the students alone beside its own teachers.", "",
           "## Methods", "", "| job | method | " + ' | '.join(DATASETS) + " |", "|---|---|" + '---|' * len(DATASETS)]
     for m, spec in METHODS.items():
         L.append(f"| {m} | {spec.says}{' (teacher online)' if spec.online else ''} | " +
@@ -484,6 +487,31 @@ def retrain_teachers(j:Job, do_commit:bool=False)->str:
             f"per seed in {j.out}/retrained.json)" if worst is not None else f"no teacher figures to compare in {rr}/results.csv") + \
            f": the rows finished so far learned from the committed teachers; to start {j.dataset} over with new ones, move {j.out.parent} away"
 
+AGAIN = 'retrained'  # the baseline job's subfolders `retrained1`, `retrained2`...: the students trained alone again beside teachers retrained on a new machine
+
+def same_teachers(a:dict, b:dict)->bool:
+    "Whether teacher rows `b` ({seed: figures}, some seeds) are of the teachers `a` describes: every seed of `b` is in `a` with the same test figures."
+    d = compare_teachers(b, a)
+    return bool(d) and all(v is not None and v <= 1e-9 for v in d.values())
+
+def baseline_again(j:Job)->Job|None:
+    """For the baseline job `j`, finished: when the teachers now in the dataset's teacher folder are retrained ones (the last
+    attempt `retrained.json` took) and no run of the baseline learned beside them, the job that trains the baseline again
+    into `j.out/retrained<k>` (or continues one it started); else None. The students alone do not learn from the teacher, but a
+    run repeats to the last bit only on one machine: rows that learned from retrained teachers are paired with the students
+    trained alone on their machine (`kdml_nb.leaderboard.gains` matches the teacher's test scores)."""
+    rec = ROOT/OUT/j.dataset/TEACHER/'retrained.json'
+    taken = [a for a in (json.loads(rec.read_text()) if rec.is_file() else []) if a.get('taken')]
+    if not taken or not teachers_ready(j.dataset): return None
+    now = {int(s): v['retrained'] for s, v in taken[-1]['seeds'].items() if v.get('retrained')}
+    if same_teachers(now, teacher_scores(ROOT/j.out)): return None
+    again = sorted((p for p in (ROOT/j.out).glob(f'{AGAIN}*') if p.is_dir()), key=lambda p: p.name)
+    mine = [p for p in again if not teacher_scores(p) or same_teachers(now, teacher_scores(p))]  # started beside these teachers, or nothing finished yet
+    out = (OUT/j.dataset/j.name/mine[0].name) if mine else OUT/j.dataset/j.name/f'{AGAIN}{len(again) + 1}'
+    a = list(j.args); a[a.index('--out') + 1] = str(out)
+    k = j._replace(name=f'{j.name}/{out.name}', args=tuple(a))
+    return None if finished(k) else k
+
 STOP = OUT/'STOP'  # `touch` it to stop the loop after the job that is running (tests or benchmarks then have the CPU to themselves)
 
 def run(js:list, do_commit:bool=False)->int:
@@ -493,7 +521,10 @@ def run(js:list, do_commit:bool=False)->int:
         if finished(j):
             print(f"done     {j.out}", flush=True)
             if do_commit and uncommitted(j): commit(j)  # finished by a loop that stopped before committing it
-            continue
+            again = baseline_again(j) if j.name == BASELINE and j.loads_teacher else None
+            if again is None: continue
+            print(f"again    {j.out}: the teachers were retrained on this machine; the students alone again beside them, into {again.out}", flush=True)
+            j = again
         if j.loads_teacher and not teachers_ready(j.dataset):
             print(f"waiting  {j.out}: the teachers of {j.dataset} are not trained", flush=True); continue
         if (ROOT/STOP).exists():  # a pause between jobs: the running one finishes and is committed, the next does not start
