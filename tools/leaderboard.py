@@ -369,12 +369,16 @@ def plan_markdown(rows:list, checked:list|None=None)->str:
     return '\n'.join(L) + '\n'
 
 # ---------------------------------------------------------------- running
+def result_rows(folder:Path)->list:
+    "The rows of `folder/results.csv` (relative to ROOT, or absolute) as dicts of strings; none if it is not there."
+    import csv
+    f = ROOT/folder/'results.csv'
+    if not f.is_file(): return []
+    with open(f) as fh: return list(csv.DictReader(fh))
+
 def seeds_done(out:Path)->set:
     "The seeds of which `out/results.csv` holds results."
-    f = ROOT/out/'results.csv'
-    if not f.is_file(): return set()
-    import csv
-    with open(f) as fh: return {int(r['seed']) for r in csv.DictReader(fh)}
+    return {int(r['seed']) for r in result_rows(out)}
 
 def teachers_ready(name:str)->bool:
     "Whether the teacher job of dataset `name` has saved a teacher for every seed."
@@ -425,18 +429,15 @@ NOT_SCORES = {'seed', 'params', 'compression', 'images_per_s', 'epoch_s', 'train
 
 def teacher_scores(folder:Path)->dict:
     "{seed: {figure: value}}: the test figures (not the timings) of the teacher rows of `folder/results.csv`."
-    import csv
-    f, res = folder/'results.csv', {}
-    if not f.is_file(): return res
-    with open(f) as fh:
-        for r in csv.DictReader(fh):
-            if r.get('member') != 'teacher': continue
-            figs = {}
-            for k, v in r.items():
-                if k in NOT_SCORES: continue
-                try: figs[k] = float(v)
-                except (TypeError, ValueError): pass
-            res[int(r['seed'])] = figs
+    res = {}
+    for r in result_rows(folder):
+        if r.get('member') != 'teacher': continue
+        figs = {}
+        for k, v in r.items():
+            if k in NOT_SCORES: continue
+            try: figs[k] = float(v)
+            except (TypeError, ValueError): pass
+        res[int(r['seed'])] = figs
     return res
 
 def compare_teachers(committed:dict, retrained:dict)->dict:
@@ -462,6 +463,7 @@ def retrain_teachers(j:Job, do_commit:bool=False)->str:
     recorded in `j.out/retrained.json` either way. 'ok', 'stopped' (kdml_train killed or interrupted), or why not."""
     rr = j.out/RERUN
     a = list(j.args); a[a.index('--out') + 1] = str(rr)
+    cmd = shlex.join(['kdml_train', *a])
     (ROOT/rr).mkdir(parents=True, exist_ok=True)
     print(f"retrain  {j.out}: its results are committed but not its teachers' weights; training them again into {rr}  "
           f"{time.strftime('%Y-%m-%d %H:%M:%S')}", flush=True)
@@ -473,8 +475,8 @@ def retrain_teachers(j:Job, do_commit:bool=False)->str:
     env = json.loads((ROOT/rr/'results.json').read_text()).get('environment') if (ROOT/rr/'results.json').is_file() else None
     rec = ROOT/j.out/'retrained.json'
     log = json.loads(rec.read_text()) if rec.is_file() else []
-    if log and log[-1]['command'] == shlex.join(['kdml_train', *a]) and log[-1]['environment'] == env: log.pop()  # the same attempt, compared again
-    log.append(dict(date=time.strftime('%Y-%m-%d'), command=shlex.join(['kdml_train', *a]), environment=env, exit=rc, tolerance=TEACHER_TOL,
+    if log and log[-1]['command'] == cmd and log[-1]['environment'] == env: log.pop()  # the same attempt, compared again
+    log.append(dict(date=time.strftime('%Y-%m-%d'), command=cmd, environment=env, exit=rc, tolerance=TEACHER_TOL,
                     seeds={str(s): dict(committed=old.get(s), retrained=new.get(s), max_abs_diff=diff.get(s)) for s in j.seeds}, taken=ok))
     rec.write_text(json.dumps(log, indent=1))
     if ok:
