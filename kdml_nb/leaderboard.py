@@ -11,12 +11,13 @@ import pandas as pd
 from .train import paired_gain
 
 # %% auto #0
-__all__ = ['METRIC', 'BASELINE', 'TEACHER_JOB', 'SEEDS', 'CLAIMS', 'ENSEMBLE_CLAIM', 'load_runs', 'metric_of', 'teacher_gap',
-           'gains', 'board', 'board_figure', 'claims', 'commands']
+__all__ = ['METRIC', 'BASELINE', 'TEACHER_JOB', 'SAME_TEACHER', 'SEEDS', 'CLAIMS', 'ENSEMBLE_CLAIM', 'load_runs', 'metric_of',
+           'teacher_gap', 'gains', 'board', 'board_figure', 'claims', 'commands']
 
 # %% ../nbs/21_leaderboard.ipynb #a82d3ece
 METRIC = {'segment': 'dice', 'classify': 'accuracy', 'detect': 'map50'}  # the score a leaderboard ranks by, per task
 BASELINE, TEACHER_JOB = 'independent', 'teacher'  # the job every row is paired with; the job that trains the teachers
+SAME_TEACHER = 1e-9  # teachers whose test scores differ by no more are one set: a run repeats to the last bit on its machine
 SEEDS = 3  # seeds every job of the leaderboard is meant to have
 
 def _option(command:str, name:str)->float:
@@ -86,7 +87,7 @@ def gains(
     bases = [BASELINE] + sorted(j for j in set(runs.job) if _again(j))
     def base_of(job, seed):
         k = t.get((job, seed), np.nan)
-        return next((b for b in bases if np.isclose(t.get((b, seed), np.nan), k, rtol=0, atol=1e-9)), BASELINE)
+        return next((b for b in bases if np.isclose(t.get((b, seed), np.nan), k, rtol=0, atol=SAME_TEACHER)), BASELINE)
     r = runs[(runs.job != TEACHER_JOB) & (runs.member != 'teacher') & ~runs.job.map(_again)]
     r = r.assign(score=r[m], baseline=[base_of(j, s) for j, s in zip(r.job, r.seed)], gain=np.nan)
     for b, rb in r.groupby('baseline'): r.loc[rb.index, 'gain'] = paired_gain(rb, runs[runs.job == b], m)

@@ -331,9 +331,10 @@ class CRDMemory(nn.Module):
         self.register_buffer('labels', None if labels is None else torch.as_tensor(labels).long(), persistent=False)
         pool = n_data if labels is None else int(min((self.labels != c).sum() for c in self.labels.unique()))
         if nce_k >= pool:
+            k = max(1, pool//3)
             _warn_once(f"CRDMemory: {nce_k} negatives an anchor, drawn from {pool} items{'' if labels is None else ' of the other classes'}: each is drawn about "
                        f"{nce_k/pool:.0f} times{', the anchor itself among them,' if labels is None else ''} in every anchor's contrast (CRD's code drew 16384 of "
-                       f"CIFAR-100's 50,000). Give fewer negatives than items, e.g. nce_k={max(1, pool//3)} (kdml_train: --rel_params nce_k={max(1, pool//3)}).")
+                       f"CIFAR-100's 50,000). Give fewer negatives than items, e.g. nce_k={k} (kdml_train: --rel_params nce_k={k}).")
 
     def whole(self, B:int)->bool:
         "Whether a batch of `B` items is scored against the whole banks: `whole_bank`, or, when None, whether B x N scores and a copy of each bank take less memory than the B x (nce_k+1) rows of `feat_dim` gathered from it."

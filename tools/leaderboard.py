@@ -494,7 +494,8 @@ AGAIN = 'retrained'  # the baseline job's subfolders `retrained1`, `retrained2`.
 def same_teachers(a:dict, b:dict)->bool:
     "Whether teacher rows `b` ({seed: figures}, some seeds) are of the teachers `a` describes: every seed of `b` is in `a` with the same test figures."
     d = compare_teachers(b, a)
-    return bool(d) and all(v is not None and v <= 1e-9 for v in d.values())
+    from kdml_nb.leaderboard import SAME_TEACHER  # the tolerance `gains` pairs rows by
+    return bool(d) and all(v is not None and v <= SAME_TEACHER for v in d.values())
 
 def baseline_again(j:Job)->Job|None:
     """For the baseline job `j`, finished: when the teachers now in the dataset's teacher folder are retrained ones (the last
