@@ -55,7 +55,7 @@ TEACHER, PEERS, MAPS, EMBEDDINGS = 'teacher predictions', 'peer predictions', 'f
 FLOW_KINDS = {TEACHER: FlowKind('predictions', 'teacher -> student predictions', 'kd_loss', 'kd_params', ('T', 'warmup')),
               PEERS: FlowKind('predictions', 'peer <-> peer predictions', 'ml_loss', 'ml_params'),
               MAPS: FlowKind('feature maps', 'feature maps', 'feat_loss', 'feat_params', ('feat_weight', 'feat_bg')),
-              EMBEDDINGS: FlowKind('embeddings', 'embedding relations', 'rel_loss', 'rel_params')}
+              EMBEDDINGS: FlowKind('embeddings', 'embedding relations', 'rel_loss', 'rel_params', ('rel_weight',))}
 
 class Method(NamedTuple):
     "A method of `kdml_train`: the kinds of knowledge flow it trains, the students it takes, and its callbacks."
@@ -77,7 +77,7 @@ METHODS = {
         'learning styles, two students: A the predictions, B the maps, A <-> B both'),
     'feat': Method((MAPS,), lambda s, r: feature_kd(s, r['feat_loss'], r['feat_weight'], teacher_layer=r['layer'], layer=r['layer'],
                                                     params=r['feat_params'], where=r['where']), says="teacher's maps -> every student's"),
-    'rel': Method((EMBEDDINGS,), lambda s, r: relation_kd(r['rel_loss'], students=s, params=r['rel_params']),
+    'rel': Method((EMBEDDINGS,), lambda s, r: relation_kd(r['rel_loss'], r['rel_weight'], students=s, params=r['rel_params']),
                   says="teacher's embeddings -> every student's"),
 }
 
@@ -240,6 +240,7 @@ RULES = [
      f"--logit_std standardises the logits that {_either(n for n in losses_for('predictions') if 'logit_std' in loss_params(n))} compare; "
      "--method {method} has no such flow ({pred_losses})."),
     (lambda r: not r.feat_weight >= 0, "--feat_weight must be 0 or more, got {feat_weight}."),
+    (lambda r: not r.rel_weight >= 0, "--rel_weight must be 0 or more, got {rel_weight}."),
     (lambda r: not (r.box_kd >= 0 and r.feat_bg >= 0), "--box_kd and --feat_bg must be 0 or more."),
     (lambda r: r.box_kd and r.task != 'detect', "--box_kd distils detectors' boxes: it needs --task detect."),
     (lambda r: r.box_kd and TEACHER not in r.kinds, f"--box_kd adds to the teacher's prediction flows; {{method}} has none: use {_either(methods_with(TEACHER))}."),
@@ -309,6 +310,7 @@ def check_request(
     ml_params:str|dict|None=None, # Parameters of `ml_loss`
     feat_params:str|dict|None=None, # Parameters of `feat_loss`
     rel_params:str|dict|None=None, # Parameters of `rel_loss`
+    rel_weight:float=1., # Weight of the embedding flows
     logit_std:bool=False, # Logit standardisation in the prediction flows whose loss has it (kd, dkd)
     T:float|None=None, # Temperature of the teacher's prediction flows; None: their loss's own
     warmup:float=0., # Epochs of the linear ramp of the teacher's prediction flows' weight, `min(epoch/warmup, 1)` from epoch 1: 1 or less ramps nothing
@@ -323,7 +325,7 @@ def check_request(
     req = dict(task=task, data=data, method=method, teacher=teacher, students=list(students), offline=offline,
                feat_loss=feat_loss, feat_weight=float(feat_weight), box_kd=float(box_kd), feat_bg=float(feat_bg),
                teacher_weights=str(teacher_weights) if teacher_weights else None, split_seed=split_seed, label_delim=label_delim, flip=flip,
-               kd_loss=kd_loss, ml_loss=ml_loss, rel_loss=rel_loss, logit_std=bool(logit_std), T=None if T is None else float(T), warmup=float(warmup))
+               kd_loss=kd_loss, ml_loss=ml_loss, rel_loss=rel_loss, rel_weight=float(rel_weight), logit_std=bool(logit_std), T=None if T is None else float(T), warmup=float(warmup))
     r = AttrDict(req, epochs=epochs, seeds=seeds, given=given, kinds=m.flows, n=len(students), fewest=m.students[0], most=m.students[1],
                  fewest_w=_WORDS.get(m.students[0], m.students[0]), act=outputs_act(task, data, label_delim), outputs=_OUTPUTS[task])
     _refuse(METHOD_RULES, r)
@@ -678,10 +680,12 @@ def seed_settings(req:dict, epochs:int, bs:int, lr:float, size:int|None, subset:
     return dict(req, epochs=epochs, bs=bs, lr=lr, size=size, subset=subset, skip_bad=skip_bad, channels_last=channels_last, precision=precision)
 
 def _differs(was:dict, settings:dict)->str|None:
-    "The first of `settings` that a checkpoint was written with otherwise (None: none). Without a teacher flow the temperature decides nothing: it is not compared (runs before `--T` defaulted to its loss's own recorded 4.0 there)."
+    "The first of `settings` that a checkpoint was written with otherwise (None: none). Without a teacher flow the temperature decides nothing: it is not compared (runs before `--T` defaulted to its loss's own recorded 4.0 there). An option newer than the checkpoint (absent from it) at its default is what the checkpoint ran with."
     m = METHODS.get(settings.get('method'))
     skip = {'T'} if m is not None and TEACHER not in m.flows else set()
-    return next((k for k in settings if k not in skip and was.get(k) != settings[k]), None)
+    d = {k: p.default for k,p in inspect.signature(check_request).parameters.items()}
+    newer = lambda k: k not in was and k in d and settings[k] == d[k]
+    return next((k for k in settings if k not in skip and not newer(k) and was.get(k) != settings[k]), None)
 
 def resume_checkpoint(path:Path, settings:dict)->dict|None:
     "The checkpoint at `path` (None if there is none), refused with a one-line `RequestError` if written with other `settings`."
@@ -835,6 +839,7 @@ def run_seed(
     res['teacher_mode'] = 'offline' if req['offline'] else 'online'
     res = res.assign(**flow_columns(learn.knowledge_flows()))
     if MAPS in METHODS[req['method']].flows: res['feat_weight'] = req['feat_weight']
+    if EMBEDDINGS in METHODS[req['method']].flows: res['rel_weight'] = req.get('rel_weight', 1.)
     if task == 'detect': res['box_kd'], res['feat_bg'] = req.get('box_kd', 0.), req.get('feat_bg', 1.)
     if req.get('split_seed') is not None: res['split_seed'] = req['split_seed']
     if channels_last: res['channels_last'] = True
@@ -968,7 +973,7 @@ def _teacher_epochs(a:dict)->int|None:
     if not n >= 1: raise ValueError(f"--teacher_epochs must be 1 or more, got {n}.")
     return int(n)
 
-_FLOW_OPTIONS = ('kd_loss', 'kd_params', 'T', 'warmup', 'logit_std', 'ml_loss', 'ml_params', 'feat_loss', 'feat_params', 'feat_weight', 'rel_loss', 'rel_params')
+_FLOW_OPTIONS = ('kd_loss', 'kd_params', 'T', 'warmup', 'logit_std', 'ml_loss', 'ml_params', 'feat_loss', 'feat_params', 'feat_weight', 'rel_loss', 'rel_params', 'rel_weight')
 
 def flows_said(req:dict)->str:
     "The losses of a checked request's flows, as the run's heading shows them: ' | kd_loss dkd beta=2.0', or ''."
@@ -1039,6 +1044,7 @@ def kdml_train(
     feat_weight:Opt("Weight of the feature-map flows (styles: teacher -> B and B <-> A; feat: teacher -> every student)", float)=1., # Their weight
     rel_loss:Opt(loss_help(EMBEDDINGS), str)='rkd', # Loss of the embedding flows
     rel_params:Opt(params_help(EMBEDDINGS), str)=None, # Its parameters
+    rel_weight:Opt("Weight of the embedding relations flows (rel: teacher -> every student; CRD's paper used 0.8)", float)=1., # Their weight
     box_kd:float=0., # Detection: weight of box distillation where the teacher is confident (kd, kd_ml; styles: student A)
     feat_bg:float=1., # Detection, styles and feat: weight of feature locations away from objects (1: uniform; e.g. 0.25)
     teacher_epochs:int=None, # With --offline: epochs of the teacher's own training before the students' (default: --epochs)

@@ -15,8 +15,8 @@ PREDICTIONS = (  # DKD from the teacher (warmed up, standardised logits), DIST b
 FAMILIES = {
     'feature_maps': (['--method', 'feat', '--students', 'cnn', '--feat_loss', 'cwd', '--feat_params', 'T=2', '--feat_weight', '0.5'],
                      dict(feat_loss='cwd', feat_params='T=2.0', feat_weight=0.5)),  # channel-wise distillation of the teacher's maps
-    'embeddings': (['--method', 'rel', '--students', 'cnn', '--rel_loss', 'crd', '--rel_params', 'nce_k=64'],
-                   dict(rel_loss='crd', rel_params='feat_dim=128,nce_k=64,nce_t=0.07,nce_m=0.5')),  # CRD, its banks indexed by the training items
+    'embeddings': (['--method', 'rel', '--students', 'cnn', '--rel_loss', 'crd', '--rel_params', 'nce_k=64', '--rel_weight', '0.1'],
+                   dict(rel_loss='crd', rel_params='feat_dim=128,nce_k=64,nce_t=0.07,nce_m=0.5', rel_weight=0.1)),  # CRD, its banks indexed by the training items
 }
 
 def check_run(r, out:Path, args:list, recorded:dict):
@@ -127,5 +127,5 @@ def test_help_lists_every_loss_and_its_parameters():
         assert f'{name} (' in h, name
         ps = ', '.join(f'{k}={v}' for k,v in loss_params(name).items()) or 'none'
         assert f'{name}: {ps}' in h, (name, ps)
-    for o in ('--kd_loss', '--ml_loss', '--feat_loss', '--rel_loss', '--logit_std', '--T', '--warmup', '--kd_params', '--rel_params'): assert o in h
+    for o in ('--kd_loss', '--ml_loss', '--feat_loss', '--rel_loss', '--logit_std', '--T', '--warmup', '--kd_params', '--rel_params', '--rel_weight'): assert o in h
     assert 'feat (' in h and 'rel (' in h
