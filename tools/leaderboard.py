@@ -106,6 +106,8 @@ METHODS = {  # in the order --run runs them: the baseline and the two papers' co
     'pkt': Method('PKT (Passalis & Tefas, ECCV 2018)', every('--method rel --rel_loss pkt', SOFTMAX)),
     'sp': Method('SP (Tung & Mori, ICCV 2019)', every('--method rel --rel_loss sp', SOFTMAX)),
     'crd': Method('CRD (Tian et al., ICLR 2020)', every('--method rel --rel_loss crd', SOFTMAX)),
+    'crd_w0.1': Method("CRD at a tenth of its weight: at 1 its gradient holds DRIVE's students where they mark no vessel (tools/crd_segmentation.py)",
+                       every('--method rel --rel_loss crd --rel_weight 0.1', SOFTMAX)),
     'kd_ml_online': Method('KD + ML with the teacher trained alongside, as the ISBI 2022 paper trained it', every('--method kd_ml'), True),
     'styles_online': Method('learning styles (MSE) with the teacher trained alongside, as its paper trained it', every('--method styles --feat_loss mse'), True),
 }
