@@ -17,9 +17,10 @@ from kdml_nb.data import drive_dls
 from kdml_nb.distill import embedding
 from kdml_nb.losses import CRDMemory, crd_loss
 from kdml_nb.models import make_model
+from kdml_nb.zoo import load_weights
 
 ROOT = Path(__file__).resolve().parents[1]
-TEACHER = ROOT/'experiments/leaderboard/drive/teacher/teacher_seed0.pth'
+TEACHER = ROOT/'experiments/leaderboard/drive/teacher/teacher_seed0.pth'  # what every offline job of the board loads for seed 0
 OUT = ROOT/'experiments/leaderboard/drive/crd_segmentation.json'
 LAYER = 'dec1'  # what embedding_layer picks for every U-Net of the board ('auto')
 
@@ -94,9 +95,7 @@ def main(argv=None):
     if not TEACHER.exists(): sys.exit(f"crd_segmentation: {TEACHER.relative_to(ROOT)} is missing: run python tools/leaderboard.py --run --only drive first.")
     torch.set_num_threads(1)
     dls = drive_dls(bs=16, seed=0, split_seed=0)
-    teacher = make_model('unet', c_in=3)
-    teacher.load_state_dict(torch.load(TEACHER, map_location='cpu'))
-    teacher.eval()
+    teacher = load_weights(make_model('unet', c_in=3), TEACHER).eval()
     res = [run(w, a.steps, dls, teacher) for w in [0.] + [float(x) for x in a.weights.split(',')]]
     for r in res:
         l = r['last20']

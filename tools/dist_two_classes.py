@@ -2,7 +2,7 @@
 with cross-entropy + DIST, once with the inter-class term (beta=1) and once without (beta=0), side by side in one run.
 Prints, and writes to experiments/leaderboard/drive/dist_two_classes.json, per run: the size of each term's gradient on the
 student's logits at every step, how often the inter-class gradient exceeds ten times the cross-entropy's, and the losses
-at the end. Needs the teacher that `python tools/leaderboard.py --run --only drive` trains (its members are not committed).
+at the end. Needs the teacher that `python tools/leaderboard.py --run --only drive` trains (its weights are not committed).
 
     python tools/dist_two_classes.py [--steps 150]
 """
@@ -10,12 +10,12 @@ import argparse, json, random, sys
 from pathlib import Path
 import numpy as np, torch, torch.nn.functional as F
 from kdml_nb.data import drive_dls
-from kdml_nb.export import load_member
 from kdml_nb.losses import _pearson, logit_rows
 from kdml_nb.models import make_model
+from kdml_nb.zoo import load_weights
 
 ROOT = Path(__file__).resolve().parents[1]
-TEACHER = ROOT/'experiments/leaderboard/drive/independent/members_seed0/teacher.json'
+TEACHER = ROOT/'experiments/leaderboard/drive/teacher/teacher_seed0.pth'  # what every offline job of the board loads for seed 0
 OUT = ROOT/'experiments/leaderboard/drive/dist_two_classes.json'
 
 def run(beta:float, steps:int, dls, teacher)->dict:
@@ -46,10 +46,10 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--steps', type=int, default=150)
     a = p.parse_args(argv)
-    if not TEACHER.exists(): sys.exit(f"dist_two_classes: {TEACHER} is missing: run python tools/leaderboard.py --run --only drive first.")
+    if not TEACHER.exists(): sys.exit(f"dist_two_classes: {TEACHER.relative_to(ROOT)} is missing: run python tools/leaderboard.py --run --only drive first.")
     torch.set_num_threads(1)
     dls = drive_dls(bs=16, seed=0, split_seed=0)
-    teacher = load_member(TEACHER)[0].eval()
+    teacher = load_weights(make_model('unet', c_in=3), TEACHER).eval()
     res = [run(b, a.steps, dls, teacher) for b in (1., 0.)]
     for r in res:
         print(f"beta={r['beta']:g}: inter-class gradient on the logits median {r['inter_grad_median']:.2g}, max {r['inter_grad_max']:.3g} "
