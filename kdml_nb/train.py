@@ -839,7 +839,7 @@ def run_seed(
     res['teacher_mode'] = 'offline' if req['offline'] else 'online'
     res = res.assign(**flow_columns(learn.knowledge_flows()))
     if MAPS in METHODS[req['method']].flows: res['feat_weight'] = req['feat_weight']
-    if EMBEDDINGS in METHODS[req['method']].flows: res['rel_weight'] = req.get('rel_weight', 1.)
+    if EMBEDDINGS in METHODS[req['method']].flows: res['rel_weight'] = req['rel_weight']
     if task == 'detect': res['box_kd'], res['feat_bg'] = req.get('box_kd', 0.), req.get('feat_bg', 1.)
     if req.get('split_seed') is not None: res['split_seed'] = req['split_seed']
     if channels_last: res['channels_last'] = True
