@@ -14,8 +14,10 @@ import argparse, json, random, sys
 from pathlib import Path
 import numpy as np, torch, torch.nn.functional as F
 from kdml_nb.data import drive_dls
+from types import SimpleNamespace
 from kdml_nb.distill import embedding
-from kdml_nb.losses import CRDMemory, crd_loss
+from kdml_nb.explore import _dice as dice  # vessel Dice over the labelled pixels, as the explorer computes it
+from kdml_nb.losses import CRDMemory, batch_indices, crd_loss
 from kdml_nb.models import make_model
 from kdml_nb.zoo import load_weights
 
@@ -23,12 +25,6 @@ ROOT = Path(__file__).resolve().parents[1]
 TEACHER = ROOT/'experiments/leaderboard/drive/teacher/teacher_seed0.pth'  # what every offline job of the board loads for seed 0
 OUT = ROOT/'experiments/leaderboard/drive/crd_segmentation.json'
 LAYER = 'dec1'  # what embedding_layer picks for every U-Net of the board ('auto')
-
-def dice(pred:torch.Tensor, y:torch.Tensor)->float:
-    "Vessel Dice over all pixels that have a label."
-    keep = y != 255
-    p, t = (pred == 1) & keep, (y == 1) & keep
-    return float(2*(p & t).sum() / max(1, int(p.sum() + t.sum())))
 
 def run(w:float, steps:int, dls, teacher)->dict:
     "Train U-Net tiny for `steps` batches with CE + w*CRD; every step's terms, gradients and the state of the map CRD reads."
@@ -39,14 +35,14 @@ def run(w:float, steps:int, dls, teacher)->dict:
     hs = [m.get_submodule(LAYER).register_forward_hook(lambda mod, i, o, k=k: maps.__setitem__(k, o)) for k, m in (('s', s), ('t', teacher))]
     torch.manual_seed(0)
     mem = CRDMemory(8, 32, len(dls.train_ds))  # U-Net tiny's dec1 has 8 channels, the teacher's 32; the board's other defaults
-    opt = torch.optim.Adam(list(s.parameters()) + list(mem.parameters()), 3e-3)
-    params = [p for p in s.parameters()]
-    dl, bs, it, rows = dls.train, dls.train.bs, iter(dls.train), []
+    params = list(s.parameters())
+    opt = torch.optim.Adam(params + list(mem.parameters()), 3e-3)
+    dl, it, rows = dls.train, iter(dls.train), []
     i = 0
     for step in range(steps):
         try: xb, yb = next(it)
         except StopIteration: it, i = iter(dl), 0; xb, yb = next(it)
-        idx = torch.as_tensor(list(dl._DataLoader__idxs[i*bs:(i+1)*bs]), dtype=torch.long); i += 1  # as `batch_indices`
+        idx = batch_indices(SimpleNamespace(training=True, dl=dl, iter=i)); i += 1  # what CRDCallback reads inside a fastai batch
         xb, yb = xb.as_subclass(torch.Tensor), yb.as_subclass(torch.Tensor).long()
         with torch.no_grad(): teacher(xb)
         zs = s(xb)
