@@ -66,6 +66,7 @@ def _md5(path, chunk=1<<20):
 
 def _download(url, dest:Path, md5:str|None=None):
     "Download `url` to `dest` through a temporary file, checking `md5`; nothing is left behind on failure."
+    new = [p for p in [dest.parent, *dest.parent.parents] if not p.exists()]  # folders made here, removed again on failure
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dest.parent, suffix='.part')
     try:
@@ -74,6 +75,8 @@ def _download(url, dest:Path, md5:str|None=None):
         os.replace(tmp, dest)
     finally:
         if os.path.exists(tmp): os.remove(tmp)
+        if not dest.exists():
+            for p in new: p.rmdir()
     return dest
 
 def medmnist_file(
@@ -94,7 +97,10 @@ def medmnist_file(
     for cand in ([root/name/f'{name}.npz', root/f'{name}.npz'] if root else []) + [cache/f'{name}.npz']:
         if cand.exists(): return cand
     if not download: raise FileNotFoundError(f"{name}.npz not found in {root} or {cache}; call with download=True to fetch it.")
-    return _download(MEDMNIST_URL.format(name=name), cache/f'{name}.npz', MEDMNIST_2D[name][0])
+    try: return _download(MEDMNIST_URL.format(name=name), cache/f'{name}.npz', MEDMNIST_2D[name][0])
+    except OSError as e:  # no network, a timeout, a refused connection (URLError is an OSError), a corrupt download
+        raise FileNotFoundError(f"{name}.npz is in neither the data folder ({root or 'none found'}) nor {cache}, and downloading it failed "
+                                f"({getattr(e, 'reason', e)}): put {name}.npz in one of them, or set KDML_DATA to the folder that holds it.") from None
 
 # %% ../nbs/00_data.ipynb #00b97333
 _SPLITS = ('train', 'val', 'test')
