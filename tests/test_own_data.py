@@ -158,3 +158,21 @@ def test_export_and_predict_agree_with_the_run(xrays, tmp_path):
     truth = preds.iloc[:, 0].map(lambda p: Path(p).parent.name)
     acc = pd.read_csv(out/'results.csv').set_index('member').loc['cnn', 'accuracy']
     assert abs((preds['pred'] == truth).mean() - acc) < 1e-9
+
+def test_medmnist_without_network(tmp_path, capsys, monkeypatch):
+    "A MedMNIST set in no local folder on a machine without network: one line saying where to put the file; no output folder, no cache folder."
+    from fastcore.script import anno_parser
+    import kdml_nb.data as D
+    from kdml_nb.train import kdml_train as main
+    (tmp_path/'data').mkdir()
+    monkeypatch.setenv('KDML_DATA', str(tmp_path/'data'))  # a data folder without the set
+    monkeypatch.setenv('HOME', str(tmp_path/'home'))  # the download cache, ~/.kdml_nb/data, is not there either
+    monkeypatch.setattr(D, 'MEDMNIST_URL', (tmp_path/'offline'/'{name}.npz').as_uri())  # a download that fails as it does offline
+    kw = vars(anno_parser(main).parse_args(['--data', 'pneumoniamnist', '--method', 'kd', '--students', 'cnn', '--out', str(tmp_path/'out')]))
+    kw.pop('pdb', None); kw.pop('xtra', None)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as e: main(**kw)
+    r = subprocess.CompletedProcess([], e.value.code, '', capsys.readouterr().err)
+    one_line_error(r, 'pneumoniamnist.npz is in neither the data folder', tmp_path/'out')
+    assert 'put pneumoniamnist.npz in one of them, or set KDML_DATA' in r.stderr
+    assert not (tmp_path/'home'/'.kdml_nb').exists()
