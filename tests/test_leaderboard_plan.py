@@ -241,3 +241,30 @@ def test_a_probe_scales_the_cost_of_extra_batches(tmp_path):
     assert (t['teacher_epochs'], t['epochs'], t['subset'], t['out']) == (1, 1, 256, str(tmp_path/'teacher'))
     kd = lb._probe_args([j for j in lb.jobs(['pneumoniamnist']) if j.name == 'kd'][0], 256, tmp_path)
     assert kd['teacher_weights'] == str(tmp_path/lb.TEACHER) and not kd.get('teacher_epochs')
+
+def test_board_jobs_estimate_their_own_kind():
+    "Once this board has run a kind of job on a dataset, its own seconds per epoch are the estimate; a teacher job's epochs count its teacher's and its lone student's."
+    runs = lb.measured_runs()
+    e = lb.estimate('drive', 'offline', runs, {})
+    assert e.how == 'board' and 'experiments/leaderboard/drive/independent' in e.source and 'experiments/drive' not in e.source
+    import json, statistics
+    def per_epoch(job):
+        j = json.loads((lb.ROOT/lb.OUT/'kvasir-seg'/job/'results.json').read_text()); a = lb.parse(j['command'])
+        return {r['seed']: r['train_s'] / (a['epochs'] + (a.get('teacher_epochs') or 0)) for r in j['rows']}
+    t = lb.estimate('kvasir-seg', 'teacher', runs, {})
+    assert t.how == 'board' and t.s == pytest.approx(statistics.median(per_epoch('teacher').values()))
+    assert 60 < t.s < 80  # 30 teacher epochs and 1 of the lone student in about 2,000 s a seed, not 2,000 s an epoch
+    assert lb.estimate('kvasir-seg', 'teacher', [r for r in runs if lb.board_kind(r) is None], {}).how == 'measured'  # the experiments' runs, as before
+
+def test_what_is_left_to_run(tmp_path, monkeypatch):
+    "The dry run says what each job still needs: a seed with results is done, the others are left, and the hours left count only them."
+    monkeypatch.setattr(lb, 'ROOT', tmp_path)
+    j = lb.jobs(['drive'])[1]
+    assert (lb.standing(j), lb.left(j, 300.)) == ('to run: seeds 0,1,2', 300.)
+    (tmp_path/j.out).mkdir(parents=True)
+    (tmp_path/j.out/'results.csv').write_text('member,seed,dice\nunet_small,0,0.7\nunet_tiny,0,0.7\n')
+    assert (lb.standing(j), lb.left(j, 300.)) == ('to run: seeds 1,2', 200.)
+    (tmp_path/j.out/'results.csv').write_text('member,seed,dice\n' + ''.join(f'unet_small,{s},0.7\n' for s in lb.SEEDS))
+    assert (lb.standing(j), lb.left(j, 300.), lb.left(j, None)) == ('done', 0., 0.)
+    with redirect_stdout(io.StringIO()) as buf: lb.print_plan(lb.plan([j], [], {}))
+    assert '[done]' in buf.getvalue() and 'left:  0 jobs' in buf.getvalue()

@@ -210,8 +210,9 @@ def measured_runs(root:Path=ROOT/'experiments')->list:
         rows = [r for r in j.get('rows', []) if _cpu(r.get('device')) and r.get('train_s')]
         if not rows: continue
         a = parse(j['command']) if 'args' not in j else dict(j['args'])
+        epochs = a['epochs'] + (a.get('teacher_epochs') or 0)  # a teacher trained alone first (--teacher_epochs) counts its epochs too
         secs = {}
-        for r in rows: secs.setdefault(r['seed'], r['train_s'] / a['epochs'])
+        for r in rows: secs.setdefault(r['seed'], r['train_s'] / epochs)
         res.append(dict(args=a, kind=run_kind(a), path=f.parent.relative_to(ROOT), s=list(secs.values())))
     return res
 
@@ -234,14 +235,25 @@ KINDS = tuple(PROXIES)
 class Estimate(NamedTuple):
     "Seconds per epoch of a kind of job on one dataset, and where the figure comes from."
     s: float|None # Seconds per epoch (None: not known)
-    how: str # 'measured', 'probe', 'scaled' or 'none'
+    how: str # 'board' (this job's kind, already run on this board), 'measured', 'probe', 'scaled' or 'none'
     source: str # The runs or the probe it was read from
 
 def probe_file()->Path: return ROOT/OUT/'probe.json'
 
+def board_kind(r:dict)->str|None:
+    "The kind of job a measured run `r` is, if it is one of this board's jobs (under `OUT/<dataset>/<job>/`); else None."
+    parts = Path(r['path']).parts
+    if parts[:len(OUT.parts)] != OUT.parts or len(parts) <= len(OUT.parts) + 1: return None
+    if parts[len(OUT.parts) + 1] == TEACHER: return 'teacher'
+    return r['kind'] if r['kind'] in KINDS else None
+
 def estimate(name:str, kind:str, runs:list, probes:dict)->Estimate:
-    "Seconds per epoch of a job of `kind` on dataset `name`: the median over the seeds of measured runs of the same setting, else a probe of it, else runs at another size scaled by the pixels."
+    "Seconds per epoch of a job of `kind` on dataset `name`: the median over the seeds of this board's jobs of that kind already run, else of measured runs of the same setting, else a probe of it, else runs at another size scaled by the pixels."
     d = DATASETS[name]
+    own = [r for r in runs if board_kind(r) == kind and Path(r['path']).parts[len(OUT.parts)] == name]
+    if own:
+        ss = [s for r in own for s in r['s']]
+        return Estimate(statistics.median(ss), 'board', f"median of {len(ss)} seed{'s' if len(ss) > 1 else ''} of {', '.join(str(r['path']) for r in own)}")
     def pick(match:str):
         for tier in PROXIES[kind]:
             rs = [r for r in runs if r['kind'] in tier and _same(r['args'], d) == match]
@@ -280,6 +292,18 @@ def plan(js:list, runs:list, probes:dict)->list:
     "`(job, estimate, CPU seconds or None)` for every job."
     return [(j, e, None if e.s is None else e.s * j.epochs * len(j.seeds)) for j in js for e in [estimate(j.dataset, j.kind, runs, probes)]]
 
+def seeds_left(j:Job)->list:
+    "The seeds of job `j` without results yet (a seed halfway through, resumed from its checkpoint, counts whole)."
+    return [s for s in j.seeds if s not in seeds_done(j.out)]
+
+def left(j:Job, s:float|None)->float|None:
+    "CPU seconds job `j` still needs, of its estimate `s` for all seeds; 0 once finished."
+    return 0. if finished(j) else None if s is None else s * len(seeds_left(j)) / len(j.seeds)
+
+def standing(j:Job)->str:
+    "'done', or the seeds still to run."
+    return 'done' if finished(j) else f"to run: seed{'s' if len(seeds_left(j)) > 1 else ''} {','.join(map(str, seeds_left(j)))}" if seeds_left(j) else 'to run: teacher weights'
+
 def gpu_waves(js:list)->tuple:
     "The jobs a GPU can run all at once (no teacher to wait for), and those that start once their dataset's teacher job has finished."
     return [j for j in js if not j.loads_teacher], [j for j in js if j.loads_teacher]
@@ -292,15 +316,18 @@ def print_plan(rows:list, checked:list|None=None):
         for j, e, s in (r for r in rows if r[0].dataset == ds):
             spe = '?' if e.s is None else f'{e.s:,.0f}'
             print(f"{j.name:<14} seeds {','.join(map(str, j.seeds))}  {len(j.seeds)} x {j.epochs} epochs x {spe} s/epoch ({e.how}) = {hours(s)} h"
-                  f"  -> {j.out}/\n    {j.command}")
-    print("\nEstimated CPU time (this 2-core machine, one job at a time; training only):")
-    tot, unknown = 0., 0
+                  f"  [{standing(j)}]  -> {j.out}/\n    {j.command}")
+    print("\nEstimated CPU time (this 2-core machine, one job at a time; training only), all of it and what is left to run:")
+    tot, unknown, rest = 0., 0, 0.
     for ds in dict.fromkeys(j.dataset for j,_,_ in rows):
         r = [x for x in rows if x[0].dataset == ds]
         known = sum(s for _,_,s in r if s is not None); n_unk = sum(s is None for _,_,s in r)
-        tot += known; unknown += n_unk
-        print(f"  {ds:<15} {len(r):>3} jobs  {known/3600:8.1f} h" + (f"  (+ {n_unk} jobs not estimated: --probe)" if n_unk else ''))
-    print(f"  {'total':<15} {len(rows):>3} jobs  {tot/3600:8.1f} h  ({tot/86400:.1f} days)" + (f"  (+ {unknown} jobs not estimated)" if unknown else ''))
+        lr = [left(j, s) for j,_,s in r]; todo = sum(not finished(j) for j,_,_ in r)
+        tot += known; unknown += n_unk; rest += sum(x for x in lr if x is not None)
+        print(f"  {ds:<15} {len(r):>3} jobs  {known/3600:8.1f} h   left: {todo:>2} jobs {sum(x for x in lr if x is not None)/3600:6.1f} h"
+              + (f"  (+ {n_unk} jobs not estimated: --probe)" if n_unk else ''))
+    print(f"  {'total':<15} {len(rows):>3} jobs  {tot/3600:8.1f} h   left: {sum(not finished(j) for j,_,_ in rows):>2} jobs {rest/3600:6.1f} h"
+          f"  ({rest/86400:.1f} days)" + (f"  (+ {unknown} jobs not estimated)" if unknown else ''))
     w1, w2 = gpu_waves([j for j,_,_ in rows])
     print(f"\nOn a GPU: {len(w1)} jobs need no teacher file and can all run at once (every teacher job and the online runs: "
           f"{', '.join(f'{j.dataset}/{j.name}' for j in w1)}); the other {len(w2)} load their dataset's teachers and can all run at once "
@@ -337,16 +364,21 @@ def plan_markdown(rows:list, checked:list|None=None)->str:
     L += ["", "— : does not apply (kdml_train refuses it: detectors give no embeddings of whole images and score classes with a "
           "sigmoid each; EMKD and CWD on logits need segmentation maps). Offline jobs add `--offline --teacher_weights "
           f"{OUT}/<dataset>/teacher`, online ones `--online`.", "", "## Jobs", "",
-          "| dataset | job | seeds | epochs | s/epoch | from | CPU h | command |", "|---|---|---|---|---|---|---|---|"]
+          "| dataset | job | seeds | epochs | s/epoch | from | CPU h | stands | command |", "|---|---|---|---|---|---|---|---|---|"]
     for j, e, s in rows:
         L.append(f"| {j.dataset} | {j.name} | {','.join(map(str, j.seeds))} | {j.epochs} | {'?' if e.s is None else f'{e.s:,.0f}'} | "
-                 f"{e.how} | {hours(s)} | `{j.command}` |")
-    L += ["", "## Totals (CPU, one job at a time, training only)", "", "| dataset | jobs | CPU h | not estimated |", "|---|---|---|---|"]
-    for ds in dict.fromkeys(j.dataset for j,_,_ in rows):
-        r = [x for x in rows if x[0].dataset == ds]
-        L.append(f"| {ds} | {len(r)} | {sum(s for _,_,s in r if s is not None)/3600:.1f} | {sum(s is None for _,_,s in r)} |")
-    L.append(f"| total | {len(rows)} | {sum(s for _,_,s in rows if s is not None)/3600:.1f} | {sum(s is None for _,_,s in rows)} |")
+                 f"{e.how} | {hours(s)} | {standing(j)} | `{j.command}` |")
+    L += ["", "## Totals (CPU, one job at a time, training only)", "", "| dataset | jobs | CPU h | not estimated | jobs left | CPU h left |",
+          "|---|---|---|---|---|---|"]
+    def total(name, r):
+        lr = [x for x in (left(j, s) for j,_,s in r) if x is not None]
+        L.append(f"| {name} | {len(r)} | {sum(s for _,_,s in r if s is not None)/3600:.1f} | {sum(s is None for _,_,s in r)} | "
+                 f"{sum(not finished(j) for j,_,_ in r)} | {sum(lr)/3600:.1f} |")
+    for ds in dict.fromkeys(j.dataset for j,_,_ in rows): total(ds, [x for x in rows if x[0].dataset == ds])
+    total('total', rows)
     L += ["", "## Where the seconds per epoch come from", "",
+          "`board`: `train_s` / epochs of every seed this board's jobs of the same kind on the same dataset have run (a teacher "
+          "job's epochs count its teacher's and its lone student's). "
           "`measured`: `train_s` / epochs of every seed of earlier runs on this 2-core CPU with the same data, networks, batch, "
           "size and options (results.json rows whose `device` is the CPU), of the kind of run that costs alike (a run that "
           "trained its teacher for the teacher job; one that loaded it for offline jobs; learning styles apart). `probe`: "
