@@ -186,11 +186,12 @@ def test_a_new_checkout_retrains_its_teachers_and_takes_them_if_they_match(tmp_p
     "Results committed, weights not: the loop trains the teachers again from the job's own command and takes them when their test figures are the committed ones (timings may differ); the attempt is recorded."
     import json
     j = committed_teacher_job(tmp_path, monkeypatch, 0.8112)  # 0.12 points off: another machine's rounding
+    kd = [x for x in lb.jobs(['drive']) if x.name == 'kd'][0]  # a job left to run that loads them: they are needed
     out = io.StringIO()
-    with redirect_stdout(out): lb.run([j])
+    with redirect_stdout(out): lb.run([j, kd])
     assert f'retrained {j.out}' in out.getvalue() and lb.teachers_ready('drive') and lb.finished(j), out.getvalue()
     started = (tmp_path/'started').read_text().splitlines()
-    assert len(started) == 1 and f'--out {j.out}/{lb.RERUN}' in started[0] and '--resume' in started[0]
+    assert len(started) == 2 and f'--out {j.out}/{lb.RERUN}' in started[0] and '--resume' in started[0] and f'--out {kd.out}' in started[1]
     rec = json.loads((tmp_path/j.out/'retrained.json').read_text())
     assert len(rec) == 1 and rec[0]['taken'] and rec[0]['seeds']['0']['max_abs_diff'] == pytest.approx(0.0012) and rec[0]['seeds']['0']['committed']['dice'] == 0.81
 
@@ -204,7 +205,7 @@ def test_retrained_teachers_that_differ_are_refused(tmp_path, monkeypatch):
     assert rc == 1 and not lb.teachers_ready('drive') and f'BLOCKED  {j.out}' in out.getvalue(), out.getvalue()
     assert 'differ by up to 0.01' in out.getvalue() and f'waiting  {kd.out}' in out.getvalue()
     assert not (tmp_path/j.out/'teacher_seed0.pth').exists() and not json.loads((tmp_path/j.out/'retrained.json').read_text())[0]['taken']
-    with redirect_stdout(io.StringIO()): lb.run([j])  # the same attempt compared again: one record, not two
+    with redirect_stdout(io.StringIO()): lb.run([j, kd])  # the same attempt compared again: one record, not two
     assert len(json.loads((tmp_path/j.out/'retrained.json').read_text())) == 1
 
 def test_a_baseline_is_trained_again_beside_retrained_teachers(tmp_path, monkeypatch):
@@ -212,18 +213,19 @@ def test_a_baseline_is_trained_again_beside_retrained_teachers(tmp_path, monkeyp
     import csv, shutil
     j = committed_teacher_job(tmp_path, monkeypatch, 0.8112)
     base = [x for x in lb.jobs(['drive']) if x.name == lb.BASELINE][0]
+    kd = [x for x in lb.jobs(['drive']) if x.name == 'kd'][0]  # left to run: the teachers are needed
     (tmp_path/base.out).mkdir(parents=True)
     with open(tmp_path/base.out/'results.csv', 'w', newline='') as f:  # finished beside the committed teachers (0.81)
         w = csv.writer(f); w.writerow(['member', 'seed', 'dice', 'iou', 'train_s'])
         for s in lb.SEEDS: w.writerows([['teacher', s, 0.81, 0.71, 9], ['unet_small', s, 0.77, 0.62, 9]])
     assert lb.baseline_again(base) is None  # no teachers retrained yet: the baseline stands
     out = io.StringIO()
-    with redirect_stdout(out): lb.run([j, base])
+    with redirect_stdout(out): lb.run([j, base, kd])
     started = (tmp_path/'started').read_text().splitlines()
-    assert len(started) == 2 and f'--out {base.out}/{lb.AGAIN}1' in started[1] and '--method independent' in started[1], out.getvalue()
+    assert len(started) == 3 and f'--out {base.out}/{lb.AGAIN}1' in started[1] and '--method independent' in started[1], out.getvalue()
     assert f'again    {base.out}' in out.getvalue() and lb.baseline_again(base) is None
-    with redirect_stdout(io.StringIO()): lb.run([j, base])  # done once: not again
-    assert len((tmp_path/'started').read_text().splitlines()) == 2
+    with redirect_stdout(io.StringIO()): lb.run([j, base, kd])  # done once: not again
+    assert len((tmp_path/'started').read_text().splitlines()) == 3
     shutil.rmtree(tmp_path/base.out/f'{lb.AGAIN}1'); (tmp_path/base.out/f'{lb.AGAIN}1').mkdir()  # stopped before a seed finished
     assert lb.baseline_again(base).out == base.out/f'{lb.AGAIN}1'  # continued where it was, not a second folder
     shutil.rmtree(tmp_path/base.out/f'{lb.AGAIN}1'); (tmp_path/j.out/'retrained.json').unlink()
@@ -257,14 +259,30 @@ def test_board_jobs_estimate_their_own_kind():
     assert lb.estimate('kvasir-seg', 'teacher', [r for r in runs if lb.board_kind(r) is None], {}).how == 'measured'  # the experiments' runs, as before
 
 def test_what_is_left_to_run(tmp_path, monkeypatch):
-    "The dry run says what each job still needs: a seed with results is done, the others are left, and the hours left count only them."
+    "The dry run says what each job still needs: a seed with results is done, the others are left, and the hours left count only them; a new checkout's teachers are trained again, every seed, only if a job left to run loads them."
     monkeypatch.setattr(lb, 'ROOT', tmp_path)
     j = lb.jobs(['drive'])[1]
-    assert (lb.standing(j), lb.left(j, 300.)) == ('to run: seeds 0,1,2', 300.)
+    e, none = lb.Estimate(10., 'board', 'x'), lb.Estimate(None, 'none', '')  # 10 s an epoch: 3 seeds x 10 epochs = 300 s
+    row = lambda e=e: lb.Row.of(j, e)
+    assert (row().standing, row().s, row().left, row().todo) == ('to run: seeds 0,1,2', 300., 300., (0, 1, 2))
     (tmp_path/j.out).mkdir(parents=True)
     (tmp_path/j.out/'results.csv').write_text('member,seed,dice\nunet_small,0,0.7\nunet_tiny,0,0.7\n')
-    assert (lb.standing(j), lb.left(j, 300.)) == ('to run: seeds 1,2', 200.)
+    assert (row().standing, row().left, row(none).left) == ('to run: seeds 1,2', 200., None)
     (tmp_path/j.out/'results.csv').write_text('member,seed,dice\n' + ''.join(f'unet_small,{s},0.7\n' for s in lb.SEEDS))
-    assert (lb.standing(j), lb.left(j, 300.), lb.left(j, None)) == ('done', 0., 0.)
-    with redirect_stdout(io.StringIO()) as buf: lb.print_plan(lb.plan([j], [], {}))
-    assert '[done]' in buf.getvalue() and 'left:  0 jobs' in buf.getvalue()
+    assert (row().standing, row().left, row(none).left, row().done, lb.finished(j)) == ('done', 0., 0., True, True)
+    t = lb.jobs(['drive'])[0]  # the teacher job: results without weights are not done
+    (tmp_path/t.out).mkdir(parents=True)
+    (tmp_path/t.out/'results.csv').write_text('member,seed,dice\n' + ''.join(f'teacher,{s},0.8\n' for s in lb.SEEDS))
+    assert (lb.Row.of(t, e).standing, lb.Row.of(t, e).done) == ('to run: teacher weights (every seed again)', False)
+    rows = [row(), lb.Row.of(t, e)]
+    h = (300 + (ht := 10*t.epochs*len(t.seeds)))/3600  # both jobs; left: the teachers' weights, which --run trains again for every seed
+    assert lb.totals(rows) == [('drive', 2, h, 0, 1, ht/3600), ('total', 2, h, 0, 1, ht/3600)]
+    assert lb.totals(rows + [lb.Row.of(lb.jobs(['drive'])[2], none)])[-1] == ('total', 3, h, 1, 2, ht/3600)  # a job not estimated: counted apart
+    with redirect_stdout(io.StringIO()) as buf: lb.print_plan(rows)
+    k = lb.jobs(['drive'])[2]  # a job that loads the teachers, not run: they are needed; once it has run (or without it), not
+    assert (lb.teachers_needed(t, [t, j, k]), lb.unneeded(t, [t, j, k]), lb.unneeded(t, [t, j])) == (True, False, True)
+    assert [(x.done, x.standing) for x in lb.plan([t, j], [], {})] == [(True, 'done (weights not here: no job left loads them)'), (True, 'done')]
+    assert lb.plan([t, j, k], [], {})[0].standing == 'to run: teacher weights (every seed again)'
+    with redirect_stdout(io.StringIO()) as out: assert lb.run([t, j]) == 0  # nothing to train: no teacher trained again for nothing
+    assert 'no job left to run loads them' in out.getvalue() and not (tmp_path/t.out/lb.RERUN).exists()
+    assert '[done]' in buf.getvalue() and '[to run: teacher weights (every seed again)]' in buf.getvalue() and 'left:  1 jobs' in buf.getvalue()

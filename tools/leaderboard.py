@@ -18,8 +18,8 @@ git). The teacher job of a dataset trains one teacher per seed alone (`--method 
 `teacher_seed{N}.pth`); every other offline job loads it (`--teacher_weights`), so each seed's methods learn from the
 same teacher, and the students trained alone (`independent`) are an offline job too: the same initial weights, batches
 and epochs as every method of that seed, which is what the paired comparison needs. A new checkout has the teacher
-job's results but not its weights: `--run` trains the teachers again from the same command into `<teacher>/rerun/` and
-takes them only if every seed's test figures are the committed ones within `TEACHER_TOL` (a run repeats to the last bit
+job's results but not its weights: when a job left to run loads them, `--run` trains the teachers again from the same
+command into `<teacher>/rerun/` and takes them only if every seed's test figures are the committed ones within `TEACHER_TOL` (a run repeats to the last bit
 on one machine, not on another), so that rows run before and after learned from the same teachers as nearly as a new
 machine allows; each attempt is recorded in `<teacher>/retrained.json`.
 Estimates: seconds per epoch measured on this 2-core CPU by earlier runs (`train_s` / epochs of the `results.json` of
@@ -288,21 +288,44 @@ def load_probes()->dict:
 # ---------------------------------------------------------------- the plan
 def hours(s:float|None)->str: return '?' if s is None else f'{s/3600:.1f}'
 
+class Row(NamedTuple):
+    "A job of the plan, its estimate and how it stands, its results read once (`Row.of`)."
+    job: Job
+    est: Estimate
+    s: float|None # CPU seconds for all its seeds (None: not estimated)
+    todo: tuple # The seeds without results yet (a seed halfway through, resumed from its checkpoint, counts whole)
+    done: bool # Every seed has results (and, for a teacher job whose teachers a job left to run loads, the weights are here)
+
+    @classmethod
+    def of(cls, j:Job, e:Estimate, needed:bool=True):
+        "The row of job `j`; `needed`: whether a job left to run loads its teachers (a teacher job's only)."
+        done = seeds_done(j.out)
+        todo = tuple(s for s in j.seeds if s not in done)
+        return cls(j, e, None if e.s is None else e.s * j.epochs * len(j.seeds), todo,
+                   not todo and (j.kind != 'teacher' or teachers_ready(j.dataset) or not needed))
+
+    @property
+    def left(self)->float|None:
+        "CPU seconds it still needs; 0 once done. A teacher job with results but not weights (a new checkout) trains every seed again."
+        return 0. if self.done else None if self.s is None else self.s * (len(self.todo) or len(self.job.seeds)) / len(self.job.seeds)
+
+    @property
+    def standing(self)->str:
+        "'done', or the seeds still to run."
+        if self.done: return 'done' if self.job.kind != 'teacher' or teachers_ready(self.job.dataset) else 'done (weights not here: no job left loads them)'
+        if not self.todo: return 'to run: teacher weights (every seed again)'
+        return f"to run: seed{'s' if len(self.todo) > 1 else ''} {','.join(map(str, self.todo))}"
+
 def plan(js:list, runs:list, probes:dict)->list:
-    "`(job, estimate, CPU seconds or None)` for every job."
-    return [(j, e, None if e.s is None else e.s * j.epochs * len(j.seeds)) for j in js for e in [estimate(j.dataset, j.kind, runs, probes)]]
+    "A `Row` for every job."
+    return [Row.of(j, estimate(j.dataset, j.kind, runs, probes), j.kind != 'teacher' or teachers_needed(j, js)) for j in js]
 
-def seeds_left(j:Job)->list:
-    "The seeds of job `j` without results yet (a seed halfway through, resumed from its checkpoint, counts whole)."
-    return [s for s in j.seeds if s not in seeds_done(j.out)]
-
-def left(j:Job, s:float|None)->float|None:
-    "CPU seconds job `j` still needs, of its estimate `s` for all seeds; 0 once finished."
-    return 0. if finished(j) else None if s is None else s * len(seeds_left(j)) / len(j.seeds)
-
-def standing(j:Job)->str:
-    "'done', or the seeds still to run."
-    return 'done' if finished(j) else f"to run: seed{'s' if len(seeds_left(j)) > 1 else ''} {','.join(map(str, seeds_left(j)))}" if seeds_left(j) else 'to run: teacher weights'
+def totals(rows:list)->list:
+    "`(name, jobs, CPU h, jobs not estimated, jobs left, CPU h left)` per dataset, then for them all ('total')."
+    def one(name, r):
+        return (name, len(r), sum(x.s for x in r if x.s is not None)/3600, sum(x.s is None for x in r),
+                sum(not x.done for x in r), sum(x.left for x in r if x.left is not None)/3600)
+    return [one(ds, [x for x in rows if x.job.dataset == ds]) for ds in dict.fromkeys(x.job.dataset for x in rows)] + [one('total', rows)]
 
 def gpu_waves(js:list)->tuple:
     "The jobs a GPU can run all at once (no teacher to wait for), and those that start once their dataset's teacher job has finished."
@@ -310,25 +333,18 @@ def gpu_waves(js:list)->tuple:
 
 def print_plan(rows:list, checked:list|None=None):
     "Every job, its command, folder and estimated CPU time; totals per dataset and overall; what a GPU runs in parallel."
-    for ds in dict.fromkeys(j.dataset for j,_,_ in rows):
+    for ds in dict.fromkeys(x.job.dataset for x in rows):
         d = DATASETS[ds]
         print(f"\n== {ds}: {d.task}, teacher {d.teacher} ({d.teacher_epochs} epochs), students {', '.join(d.students)} ({d.epochs} epochs); {d.says}")
-        for j, e, s in (r for r in rows if r[0].dataset == ds):
-            spe = '?' if e.s is None else f'{e.s:,.0f}'
-            print(f"{j.name:<14} seeds {','.join(map(str, j.seeds))}  {len(j.seeds)} x {j.epochs} epochs x {spe} s/epoch ({e.how}) = {hours(s)} h"
-                  f"  [{standing(j)}]  -> {j.out}/\n    {j.command}")
+        for x in (x for x in rows if x.job.dataset == ds):
+            j, spe = x.job, '?' if x.est.s is None else f'{x.est.s:,.0f}'
+            print(f"{j.name:<14} seeds {','.join(map(str, j.seeds))}  {len(j.seeds)} x {j.epochs} epochs x {spe} s/epoch ({x.est.how}) = {hours(x.s)} h"
+                  f"  [{x.standing}]  -> {j.out}/\n    {j.command}")
     print("\nEstimated CPU time (this 2-core machine, one job at a time; training only), all of it and what is left to run:")
-    tot, unknown, rest = 0., 0, 0.
-    for ds in dict.fromkeys(j.dataset for j,_,_ in rows):
-        r = [x for x in rows if x[0].dataset == ds]
-        known = sum(s for _,_,s in r if s is not None); n_unk = sum(s is None for _,_,s in r)
-        lr = [left(j, s) for j,_,s in r]; todo = sum(not finished(j) for j,_,_ in r)
-        tot += known; unknown += n_unk; rest += sum(x for x in lr if x is not None)
-        print(f"  {ds:<15} {len(r):>3} jobs  {known/3600:8.1f} h   left: {todo:>2} jobs {sum(x for x in lr if x is not None)/3600:6.1f} h"
-              + (f"  (+ {n_unk} jobs not estimated: --probe)" if n_unk else ''))
-    print(f"  {'total':<15} {len(rows):>3} jobs  {tot/3600:8.1f} h   left: {sum(not finished(j) for j,_,_ in rows):>2} jobs {rest/3600:6.1f} h"
-          f"  ({rest/86400:.1f} days)" + (f"  (+ {unknown} jobs not estimated)" if unknown else ''))
-    w1, w2 = gpu_waves([j for j,_,_ in rows])
+    for name, n, h, n_unk, todo, h_left in totals(rows):
+        print(f"  {name:<15} {n:>3} jobs  {h:8.1f} h   left: {todo:>2} jobs {h_left:6.1f} h" + (f"  ({h_left/24:.1f} days)" if name == 'total' else '')
+              + (f"  (+ {n_unk} jobs not estimated{': --probe' if name != 'total' else ''})" if n_unk else ''))
+    w1, w2 = gpu_waves([x.job for x in rows])
     print(f"\nOn a GPU: {len(w1)} jobs need no teacher file and can all run at once (every teacher job and the online runs: "
           f"{', '.join(f'{j.dataset}/{j.name}' for j in w1)}); the other {len(w2)} load their dataset's teachers and can all run at once "
           "as soon as that dataset's teacher job has finished its seeds (experiments/run_jobs.sh starts the lines with "
@@ -354,7 +370,7 @@ def plan_markdown(rows:list, checked:list|None=None)->str:
           "within 0 to 4 points of the students trained alone. The teacher job's lone student (kdml_train trains at least one) "
           "is not a result: it trains for one epoch after the teacher's own (`--teacher_epochs`), except on DRIVE, whose teachers "
           "were trained before that option and gave it the teacher's epochs. The students alone are the `independent` job, "
-          "which loads the teacher like every method. Weights are not committed: a new machine trains the teachers again (within "
+          "which loads the teacher like every method. Weights are not committed: a new machine trains the teachers again when a job left to run loads them (within "
           f"{TEACHER_TOL:g} of their committed test figures) and then the students alone again into `independent/{AGAIN}<k>`, "
           "since a run repeats to the last bit only on one machine; each row is paired with the students alone beside its own teachers.", "",
           "## Methods", "", "| job | method | " + ' | '.join(DATASETS) + " |", "|---|---|" + '---|' * len(DATASETS)]
@@ -365,17 +381,13 @@ def plan_markdown(rows:list, checked:list|None=None)->str:
           "sigmoid each; EMKD and CWD on logits need segmentation maps). Offline jobs add `--offline --teacher_weights "
           f"{OUT}/<dataset>/teacher`, online ones `--online`.", "", "## Jobs", "",
           "| dataset | job | seeds | epochs | s/epoch | from | CPU h | stands | command |", "|---|---|---|---|---|---|---|---|---|"]
-    for j, e, s in rows:
-        L.append(f"| {j.dataset} | {j.name} | {','.join(map(str, j.seeds))} | {j.epochs} | {'?' if e.s is None else f'{e.s:,.0f}'} | "
-                 f"{e.how} | {hours(s)} | {standing(j)} | `{j.command}` |")
+    for x in rows:
+        j = x.job
+        L.append(f"| {j.dataset} | {j.name} | {','.join(map(str, j.seeds))} | {j.epochs} | {'?' if x.est.s is None else f'{x.est.s:,.0f}'} | "
+                 f"{x.est.how} | {hours(x.s)} | {x.standing} | `{j.command}` |")
     L += ["", "## Totals (CPU, one job at a time, training only)", "", "| dataset | jobs | CPU h | not estimated | jobs left | CPU h left |",
           "|---|---|---|---|---|---|"]
-    def total(name, r):
-        lr = [x for x in (left(j, s) for j,_,s in r) if x is not None]
-        L.append(f"| {name} | {len(r)} | {sum(s for _,_,s in r if s is not None)/3600:.1f} | {sum(s is None for _,_,s in r)} | "
-                 f"{sum(not finished(j) for j,_,_ in r)} | {sum(lr)/3600:.1f} |")
-    for ds in dict.fromkeys(j.dataset for j,_,_ in rows): total(ds, [x for x in rows if x[0].dataset == ds])
-    total('total', rows)
+    L += [f"| {name} | {n} | {h:.1f} | {n_unk} | {todo} | {h_left:.1f} |" for name, n, h, n_unk, todo, h_left in totals(rows)]
     L += ["", "## Where the seconds per epoch come from", "",
           "`board`: `train_s` / epochs of every seed this board's jobs of the same kind on the same dataset have run (a teacher "
           "job's epochs count its teacher's and its lone student's). "
@@ -389,10 +401,10 @@ def plan_markdown(rows:list, checked:list|None=None)->str:
           "at another image size, times the ratio of the pixels. The runs ran on a shared machine: read the figures as "
           "orders of magnitude.", "", "| dataset | kind of job | s/epoch | from | source |", "|---|---|---|---|---|"]
     seen = {}
-    for j, e, _ in rows: seen.setdefault((j.dataset, j.kind), e)
+    for x in rows: seen.setdefault((x.job.dataset, x.job.kind), x.est)
     for (ds, k), e in seen.items():
         L.append(f"| {ds} | {k} | {'?' if e.s is None else f'{e.s:,.1f}'} | {e.how} | {e.source} |")
-    w1, w2 = gpu_waves([j for j,_,_ in rows])
+    w1, w2 = gpu_waves([x.job for x in rows])
     L += ["", "## On a GPU", "", f"{len(w1)} jobs need no teacher file and can run at once: every teacher job and the online runs. "
           f"The other {len(w2)} load their dataset's teachers and can all run at once when that teacher job has finished. "
           "`python tools/leaderboard.py --lines | AT_ONCE=8 bash experiments/run_jobs.sh` (through `tools/device_run.sh`) "
@@ -418,9 +430,17 @@ def teachers_ready(name:str)->bool:
     "Whether the teacher job of dataset `name` has saved a teacher for every seed."
     return all((ROOT/OUT/name/TEACHER/f'teacher_seed{s}.pth').is_file() for s in SEEDS)
 
+def teachers_needed(j:Job, js:list)->bool:
+    "Whether a job of `js` still to run loads the teachers of teacher job `j`'s dataset: a new checkout trains them again only then."
+    return any(k.dataset == j.dataset and k.loads_teacher and not finished(k) for k in js)
+
 def finished(j:Job)->bool:
     "Whether job `j` has results for all its seeds (and, for a teacher job, the teachers' weights)."
     return set(j.seeds) <= seeds_done(j.out) and (j.kind != 'teacher' or teachers_ready(j.dataset))
+
+def unneeded(j:Job, js:list)->bool:
+    "Whether `j` is a teacher job with results for all its seeds, not its weights, which no job of `js` left to run loads: nothing to do."
+    return j.kind == 'teacher' and set(j.seeds) <= seeds_done(j.out) and not teachers_ready(j.dataset) and not teachers_needed(j, js)
 
 def kdml_train_exe()->list:
     "How to call kdml_train: $KDML_TRAIN (as run_jobs.sh reads it), else the console script beside this Python."
@@ -562,6 +582,8 @@ def run(js:list, do_commit:bool=False)->int:
             if again is None: continue
             print(f"again    {j.out}: the teachers were retrained on this machine; the students alone again beside them, into {again.out}", flush=True)
             j = again
+        if unneeded(j, js):
+            print(f"done     {j.out}: its teachers' weights are not here, and no job left to run loads them", flush=True); continue
         if j.loads_teacher and not teachers_ready(j.dataset):
             print(f"waiting  {j.out}: the teachers of {j.dataset} are not trained", flush=True); continue
         if (ROOT/STOP).exists():  # a pause between jobs: the running one finishes and is committed, the next does not start
@@ -587,7 +609,7 @@ def run(js:list, do_commit:bool=False)->int:
         print(f"{'finished' if ok else f'FAILED rc={rc}'} {j.out} after {(time.time() - t0)/3600:.2f} h (log: {j.out}.log)", flush=True)
         if not ok: continue
         if do_commit: commit(j)
-    left = [j for j in order if not finished(j)]  # a loop that stopped early leaves the jobs after it unstarted too
+    left = [j for j in order if not (finished(j) or unneeded(j, js))]  # a loop that stopped early leaves the jobs after it unstarted too
     print(f"{len(order) - len(left)} of {len(order)} jobs finished" + ''.join(f"\n  not finished: {j.out}" for j in left), flush=True)
     return 1 if left else 0
 
