@@ -233,6 +233,31 @@ def test_a_baseline_is_trained_again_beside_retrained_teachers(tmp_path, monkeyp
     with redirect_stdout(io.StringIO()): lb.run([base])  # the teachers are the ones the baseline learned beside
     assert not (tmp_path/'started').exists()
 
+def test_each_seed_is_committed_as_it_finishes(tmp_path, monkeypatch):
+    "A session can end mid-job: `--run --commit` commits each seed's results while the job runs, so that a new checkout keeps them and resumes after them; the finished job once more, whole."
+    import subprocess, sys
+    monkeypatch.setattr(lb, 'ROOT', tmp_path); monkeypatch.setattr(lb, 'POLL', 0.05)
+    subprocess.run(['git', 'init', '-q'], cwd=tmp_path, check=True)
+    for k, v in [('user.name', 'test'), ('user.email', 'test@example.com')]: subprocess.run(['git', 'config', k, v], cwd=tmp_path, check=True)
+    kd = [x for x in lb.jobs(['drive']) if x.name == 'kd'][0]
+    (tmp_path/lb.OUT/'drive'/lb.TEACHER).mkdir(parents=True)
+    for s in lb.SEEDS: (tmp_path/lb.OUT/'drive'/lb.TEACHER/f'teacher_seed{s}.pth').write_text('w')  # not committed: weights
+    fake = tmp_path/'kdml_train'  # writes a seed's results, then waits until the loop has committed it (no timing to guess)
+    fake.write_text(f"#!{sys.executable}\nimport sys, subprocess, time\nfrom pathlib import Path\na = sys.argv[1:]\nout = Path(a[a.index('--out') + 1])\n"
+                    "out.mkdir(parents=True, exist_ok=True)\nrows = 'member,seed,dice\\n'\n"
+                    f"for s in {list(lb.SEEDS)}:\n    rows += f'unet_small,{{s}},0.7\\n'; (out/'results.csv').write_text(rows)\n"
+                    f"    if s == {lb.SEEDS[-1]}: break\n    t0 = time.time()\n"
+                    "    while int(subprocess.run(['git', 'rev-list', '--all', '--count'], capture_output=True, text=True).stdout or 0) < s + 1:\n"
+                    "        time.sleep(0.02)\n        if time.time() - t0 > 60: sys.exit(1)\n")
+    fake.chmod(0o755); monkeypatch.setenv('KDML_TRAIN', str(fake))
+    with redirect_stdout(io.StringIO()) as out: assert lb.run([kd], do_commit=True) == 0, out.getvalue()
+    subjects = subprocess.run(['git', 'log', '--reverse', '--format=%s'], cwd=tmp_path, capture_output=True, text=True).stdout.splitlines()
+    assert subjects == ['Leaderboard (#24): drive/kd, seed 0 of 0,1,2 (the others to run)', 'Leaderboard (#24): drive/kd, seeds 0,1 of 0,1,2 (the others to run)',
+                        'Leaderboard (#24): drive/kd, seeds 0,1,2'], out.getvalue()
+    assert 'failed' not in out.getvalue() and not lb.uncommitted(kd)
+    files = subprocess.run(['git', 'ls-files'], cwd=tmp_path, capture_output=True, text=True).stdout.split()
+    assert files == [f'{kd.out}/results.csv']  # its results only: no weights, no log
+
 def test_a_probe_scales_the_cost_of_extra_batches(tmp_path):
     "Two subsets: what a run pays once cancels out (the old one-subset probe counted it once per batch); a teacher job's probe trains its teacher one epoch, not all of them."
     p = dict(train_s=30., batches=(2, 2), train_s_big=33., batches_big=(8, 5), full_batches=(36, 5))

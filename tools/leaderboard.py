@@ -7,7 +7,7 @@ PneumoniaMNIST and BCCD detection, as plain `kdml_train` commands; plans them, e
                                                               # datasets without measured seconds per epoch
     nohup python tools/leaderboard.py --run --commit > experiments/leaderboard/run.log 2>&1 &
                                                               # CPU: one job at a time, teachers first, each with
-                                                              # --resume; finished jobs skipped; each committed
+                                                              # --resume; finished jobs skipped; each seed committed
     bash tools/device_run.sh experiments/leaderboard bash -c \\
       'python3 tools/leaderboard.py --lines | AT_ONCE=8 bash experiments/run_jobs.sh'
                                                               # a lent GPU: many at once (run_jobs.sh starts the jobs
@@ -466,12 +466,14 @@ def uncommitted(j:Job)->bool:
     return bool(fs) and bool(git('status', '--porcelain', '--', *fs).stdout.strip())
 
 def commit(j:Job)->bool:
-    "Commit the results and figures of job `j` (never weights), and only those files."
+    "Commit the results and figures of job `j` (never weights), and only those files: the seeds finished so far, all or some."
     fs = results_of(j)
-    if not fs: return False
+    if not fs or not uncommitted(j): return False
+    done = sorted(seeds_done(j.out))
+    part = '' if set(j.seeds) <= set(done) else f" of {','.join(map(str, j.seeds))} (the others to run)"
     r = git('add', '--', *fs)
     if r.returncode == 0:
-        r = git('commit', '-m', f"Leaderboard (#24): {j.dataset}/{j.name}, seeds {','.join(map(str, j.seeds))}\n\n{j.command}", '--', *fs)
+        r = git('commit', '-m', f"Leaderboard (#24): {j.dataset}/{j.name}, seed{'s' if len(done) > 1 else ''} {','.join(map(str, done))}{part}\n\n{j.command}", '--', *fs)
     if r.returncode != 0: print(f"commit of {j.out} failed: {r.stderr.strip() or r.stdout.strip()}", flush=True)
     return r.returncode == 0
 
@@ -502,10 +504,23 @@ def compare_teachers(committed:dict, retrained:dict)->dict:
         res[s] = max(abs(retrained[s][k] - old[k]) for k in both) if both else None
     return res
 
-def _train_job(args:list, log:Path)->int:
-    "kdml_train with `args` and --resume, its output appended to `log`; its exit status (negative: killed by that signal)."
+POLL = 30  # seconds between two looks at a running job's results, for the seeds it has finished
+
+def _train_job(args:list, log:Path, seed_done=None)->int:
+    """kdml_train with `args` and --resume, its output appended to `log`; its exit status (negative: killed by that signal).
+    `seed_done`: called whenever the job's results.csv has changed while it runs (a seed finished; `run` commits it, so that a
+    session that ends mid-job keeps its finished seeds on main and a new checkout resumes after them)."""
     with open(log, 'a') as fh:
-        return subprocess.run([*kdml_train_exe(), *args, '--resume'], cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT).returncode
+        pr = subprocess.Popen([*kdml_train_exe(), *args, '--resume'], cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT)
+        res = ROOT/args[args.index('--out') + 1]/'results.csv'
+        stamp = lambda: res.stat().st_mtime_ns if res.is_file() else None
+        seen = stamp()
+        try:
+            while True:
+                try: return pr.wait(timeout=POLL)
+                except subprocess.TimeoutExpired: pass
+                if seed_done is not None and stamp() != seen: seen = stamp(); seed_done()
+        except BaseException: pr.kill(); pr.wait(); raise  # the loop stopped (Ctrl-C): not the job left running alone
 
 def _stopped(rc:int)->bool: return rc < 0 or rc == 130  # killed or interrupted: whoever stopped it stops the loop too
 
@@ -600,7 +615,7 @@ def run(js:list, do_commit:bool=False)->int:
             continue
         (ROOT/j.out).parent.mkdir(parents=True, exist_ok=True)
         print(f"start    {j.out}  {time.strftime('%Y-%m-%d %H:%M:%S')}\n    {j.command}", flush=True)
-        rc = _train_job(list(j.args), ROOT/f'{j.out}.log')
+        rc = _train_job(list(j.args), ROOT/f'{j.out}.log', (lambda j=j: commit(j)) if do_commit else None)
         if _stopped(rc):
             print(f"stopped  {j.out} after {(time.time() - t0)/3600:.2f} h: kdml_train was {'interrupted' if rc == 130 else f'killed (signal {-rc})'}; "
                   "its finished seeds and last checkpoint are kept: --run continues it", flush=True)
@@ -698,7 +713,7 @@ def main(argv=None)->int:
     p.add_argument('--plan', default=None, help='where --dry-run writes the plan (default: experiments/leaderboard/plan.md, and '
                                                  'not at all with --only, which would leave out the other datasets)')
     p.add_argument('--no-check', action='store_true', help="--dry-run: skip kdml_train's request check of every command")
-    p.add_argument('--commit', action='store_true', help="--run: commit each job's results and figures as it finishes")
+    p.add_argument('--commit', action='store_true', help="--run: commit each seed's results and figures as it finishes (a job's finished seeds outlive a session that ends mid-job)")
     p.add_argument('--subset', type=int, default=256, help='--probe: items (or images) of the timed epoch (default: %(default)s)')
     a = p.parse_args(argv)
     js = jobs(a.only)
