@@ -243,9 +243,9 @@ def test_each_seed_is_committed_as_it_finishes(tmp_path, monkeypatch):
     (tmp_path/lb.OUT/'drive'/lb.TEACHER).mkdir(parents=True)
     for s in lb.SEEDS: (tmp_path/lb.OUT/'drive'/lb.TEACHER/f'teacher_seed{s}.pth').write_text('w')  # not committed: weights
     fake = tmp_path/'kdml_train'  # writes a seed's results, then waits until the loop has committed it (no timing to guess)
-    fake.write_text(f"#!{sys.executable}\nimport sys, subprocess, time\nfrom pathlib import Path\na = sys.argv[1:]\nout = Path(a[a.index('--out') + 1])\n"
+    fake.write_text(f"#!{sys.executable}\nimport os, sys, subprocess, time\nfrom pathlib import Path\na = sys.argv[1:]\nout = Path(a[a.index('--out') + 1])\n"
                     "out.mkdir(parents=True, exist_ok=True)\nrows = 'member,seed,dice\\n'\n"
-                    f"for s in {list(lb.SEEDS)}:\n    rows += f'unet_small,{{s}},0.7\\n'; (out/'results.csv').write_text(rows)\n"
+                    f"for s in {list(lb.SEEDS)}:\n    rows += f'unet_small,{{s}},0.7\\n'; (out/'tmp').write_text(rows); os.replace(out/'tmp', out/'results.csv')\n"
                     f"    if s == {lb.SEEDS[-1]}: break\n    t0 = time.time()\n"
                     "    while int(subprocess.run(['git', 'rev-list', '--all', '--count'], capture_output=True, text=True).stdout or 0) < s + 1:\n"
                     "        time.sleep(0.02)\n        if time.time() - t0 > 60: sys.exit(1)\n")
@@ -257,6 +257,23 @@ def test_each_seed_is_committed_as_it_finishes(tmp_path, monkeypatch):
     assert 'failed' not in out.getvalue() and not lb.uncommitted(kd)
     files = subprocess.run(['git', 'ls-files'], cwd=tmp_path, capture_output=True, text=True).stdout.split()
     assert files == [f'{kd.out}/results.csv']  # its results only: no weights, no log
+    calls = []  # a teacher job is committed whole, never seed by seed: its weights are not committed, its seeds count only together
+    monkeypatch.setattr(lb, '_train_job', lambda args, log, seed_done=None: calls.append(seed_done) or 0)
+    with redirect_stdout(io.StringIO()): lb.run([lb.jobs(['pneumoniamnist'])[0]], do_commit=True)
+    assert calls == [None]
+
+def test_a_failing_commit_does_not_stop_the_job(tmp_path, monkeypatch):
+    "What runs after a seed (the commit) may fail: the job goes on, and the loop says so in one line."
+    import sys
+    monkeypatch.setattr(lb, 'ROOT', tmp_path); monkeypatch.setattr(lb, 'POLL', 0.05)
+    fake = tmp_path/'kdml_train'  # writes a seed's results, then waits for the loop's look at them
+    fake.write_text(f"#!{sys.executable}\nimport sys, time\nfrom pathlib import Path\nout = Path(sys.argv[sys.argv.index('--out') + 1])\n"
+                    "out.mkdir(parents=True)\n(out/'results.csv').write_text('member,seed\\na,0\\n')\nt0 = time.time()\n"
+                    f"while not Path('{tmp_path}/seen').exists():\n    time.sleep(0.02)\n    if time.time() - t0 > 60: sys.exit(1)\n")
+    fake.chmod(0o755); monkeypatch.setenv('KDML_TRAIN', str(fake))
+    def fails(): (tmp_path/'seen').touch(); raise RuntimeError('no git here')
+    with redirect_stdout(io.StringIO()) as out: rc = lb._train_job(['--out', 'x'], tmp_path/'log', fails)
+    assert rc == 0 and 'warning: after a seed of x: RuntimeError: no git here; the job goes on' in out.getvalue()
 
 def test_a_probe_scales_the_cost_of_extra_batches(tmp_path):
     "Two subsets: what a run pays once cancels out (the old one-subset probe counted it once per batch); a teacher job's probe trains its teacher one epoch, not all of them."
@@ -304,10 +321,10 @@ def test_what_is_left_to_run(tmp_path, monkeypatch):
     assert lb.totals(rows) == [('drive', 2, h, 0, 1, ht/3600), ('total', 2, h, 0, 1, ht/3600)]
     assert lb.totals(rows + [lb.Row.of(lb.jobs(['drive'])[2], none)])[-1] == ('total', 3, h, 1, 2, ht/3600)  # a job not estimated: counted apart
     with redirect_stdout(io.StringIO()) as buf: lb.print_plan(rows)
+    assert '[done]' in buf.getvalue() and '[to run: teacher weights (every seed again)]' in buf.getvalue() and 'left:  1 jobs' in buf.getvalue()
     k = lb.jobs(['drive'])[2]  # a job that loads the teachers, not run: they are needed; once it has run (or without it), not
     assert (lb.teachers_needed(t, [t, j, k]), lb.unneeded(t, [t, j, k]), lb.unneeded(t, [t, j])) == (True, False, True)
     assert [(x.done, x.standing) for x in lb.plan([t, j], [], {})] == [(True, 'done (weights not here: no job left loads them)'), (True, 'done')]
     assert lb.plan([t, j, k], [], {})[0].standing == 'to run: teacher weights (every seed again)'
     with redirect_stdout(io.StringIO()) as out: assert lb.run([t, j]) == 0  # nothing to train: no teacher trained again for nothing
     assert 'no job left to run loads them' in out.getvalue() and not (tmp_path/t.out/lb.RERUN).exists()
-    assert '[done]' in buf.getvalue() and '[to run: teacher weights (every seed again)]' in buf.getvalue() and 'left:  1 jobs' in buf.getvalue()

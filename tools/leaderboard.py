@@ -289,7 +289,7 @@ def load_probes()->dict:
 def hours(s:float|None)->str: return '?' if s is None else f'{s/3600:.1f}'
 
 class Row(NamedTuple):
-    "A job of the plan, its estimate and how it stands, its results read once (`Row.of`)."
+    "A job of the plan, its estimate and how it stands (`Row.of` reads its results once)."
     job: Job
     est: Estimate
     s: float|None # CPU seconds for all its seeds (None: not estimated)
@@ -508,18 +508,22 @@ POLL = 30  # seconds between two looks at a running job's results, for the seeds
 
 def _train_job(args:list, log:Path, seed_done=None)->int:
     """kdml_train with `args` and --resume, its output appended to `log`; its exit status (negative: killed by that signal).
-    `seed_done`: called whenever the job's results.csv has changed while it runs (a seed finished; `run` commits it, so that a
-    session that ends mid-job keeps its finished seeds on main and a new checkout resumes after them)."""
+    `seed_done`: called whenever the job's results have changed while it runs (a seed finished; `run` commits it, so that a
+    session that ends mid-job keeps its finished seeds on main and a new checkout resumes after them). kdml_train writes
+    results.csv, then results.json: both are watched, so that a look between the two writes is followed by another."""
+    out = ROOT/args[args.index('--out') + 1]
+    stamp = lambda: tuple(f.stat().st_mtime_ns if f.is_file() else None for f in (out/'results.csv', out/'results.json'))
     with open(log, 'a') as fh:
         pr = subprocess.Popen([*kdml_train_exe(), *args, '--resume'], cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT)
-        res = ROOT/args[args.index('--out') + 1]/'results.csv'
-        stamp = lambda: res.stat().st_mtime_ns if res.is_file() else None
         seen = stamp()
         try:
             while True:
                 try: return pr.wait(timeout=POLL)
                 except subprocess.TimeoutExpired: pass
-                if seed_done is not None and stamp() != seen: seen = stamp(); seed_done()
+                if seed_done is None or stamp() == seen: continue
+                seen = stamp()
+                try: seed_done()
+                except Exception as e: print(f"warning: after a seed of {out.relative_to(ROOT)}: {type(e).__name__}: {e}; the job goes on", flush=True)
         except BaseException: pr.kill(); pr.wait(); raise  # the loop stopped (Ctrl-C): not the job left running alone
 
 def _stopped(rc:int)->bool: return rc < 0 or rc == 130  # killed or interrupted: whoever stopped it stops the loop too
@@ -615,7 +619,12 @@ def run(js:list, do_commit:bool=False)->int:
             continue
         (ROOT/j.out).parent.mkdir(parents=True, exist_ok=True)
         print(f"start    {j.out}  {time.strftime('%Y-%m-%d %H:%M:%S')}\n    {j.command}", flush=True)
-        rc = _train_job(list(j.args), ROOT/f'{j.out}.log', (lambda j=j: commit(j)) if do_commit else None)
+        # each seed committed as it finishes, but not a teacher job's (its weights are not committed: its seeds are worth
+        # something only all together) nor the students alone again beside retrained teachers (ditto: that machine's teachers)
+        per_seed = do_commit and j.kind != 'teacher' and '/' not in j.name
+        if per_seed: commit(j)  # seeds an earlier loop on this machine finished and did not commit
+        rc = _train_job(list(j.args), ROOT/f'{j.out}.log', (lambda j=j: commit(j)) if per_seed else None)
+        if per_seed: commit(j)  # a seed that finished after the last look, whatever became of the job
         if _stopped(rc):
             print(f"stopped  {j.out} after {(time.time() - t0)/3600:.2f} h: kdml_train was {'interrupted' if rc == 130 else f'killed (signal {-rc})'}; "
                   "its finished seeds and last checkpoint are kept: --run continues it", flush=True)
