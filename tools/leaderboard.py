@@ -300,9 +300,7 @@ class Row(NamedTuple):
     def of(cls, j:Job, e:Estimate, needed:bool=True):
         "The row of job `j`; `needed`: whether a job left to run loads its teachers (a teacher job's only)."
         done = seeds_done(j.out)
-        todo = tuple(s for s in j.seeds if s not in done)
-        return cls(j, e, None if e.s is None else e.s * j.epochs * len(j.seeds), todo,
-                   not todo and (j.kind != 'teacher' or teachers_ready(j.dataset) or not needed))
+        return cls(j, e, None if e.s is None else e.s * j.epochs * len(j.seeds), tuple(s for s in j.seeds if s not in done), settled(j, done, needed))
 
     @property
     def left(self)->float|None:
@@ -434,13 +432,17 @@ def teachers_needed(j:Job, js:list)->bool:
     "Whether a job of `js` still to run loads the teachers of teacher job `j`'s dataset: a new checkout trains them again only then."
     return any(k.dataset == j.dataset and k.loads_teacher and not finished(k) for k in js)
 
+def settled(j:Job, done:set, needed:bool=True)->bool:
+    "The one rule of what is left: job `j`, with results for the seeds `done`, needs nothing more once every seed has results and, for a teacher job whose weights a job left to run loads (`needed`), the weights are here."
+    return set(j.seeds) <= done and (j.kind != 'teacher' or not needed or teachers_ready(j.dataset))
+
 def finished(j:Job)->bool:
     "Whether job `j` has results for all its seeds (and, for a teacher job, the teachers' weights)."
-    return set(j.seeds) <= seeds_done(j.out) and (j.kind != 'teacher' or teachers_ready(j.dataset))
+    return settled(j, seeds_done(j.out))
 
 def unneeded(j:Job, js:list)->bool:
     "Whether `j` is a teacher job with results for all its seeds, not its weights, which no job of `js` left to run loads: nothing to do."
-    return j.kind == 'teacher' and set(j.seeds) <= seeds_done(j.out) and not teachers_ready(j.dataset) and not teachers_needed(j, js)
+    return j.kind == 'teacher' and not finished(j) and settled(j, seeds_done(j.out), teachers_needed(j, js))
 
 def kdml_train_exe()->list:
     "How to call kdml_train: $KDML_TRAIN (as run_jobs.sh reads it), else the console script beside this Python."
