@@ -739,11 +739,16 @@ def train_seed(
     return learn, fit(learn, 'cohort', ck, secs, epochs)
 
 # %% ../nbs/04_train.ipynb #81e0e784
+def _cpu_model()->str:
+    "The CPU's model name: Linux's `/proc/cpuinfo`, else `platform.processor()`."
+    try: return next(l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text().splitlines() if l.startswith('model name'))
+    except (OSError, StopIteration): return platform.processor() or 'unknown'
+
 def environment()->dict:
-    "Where a run ran: device, CPU threads and versions. Results depend on them (`results.json` records them)."
+    "Where a run ran: device, CPU threads, CPU model and the vector instructions PyTorch's kernels use, versions. Results depend on them (`results.json` records them)."
     dev = torch.cuda.get_device_name() if torch.cuda.is_available() else f'cpu ({os.cpu_count()} cores)'
-    return dict(device=dev, threads=torch.get_num_threads(), torch=torch.__version__, fastai=fastai.__version__,
-                python=platform.python_version(), machine=platform.machine())
+    return dict(device=dev, threads=torch.get_num_threads(), cpu=_cpu_model(), cpu_capability=torch.backends.cpu.get_cpu_capability(),
+                torch=torch.__version__, fastai=fastai.__version__, python=platform.python_version(), machine=platform.machine())
 
 def _save_fig(fig, path):
     fig.savefig(path, dpi=90, bbox_inches='tight'); plt.close(fig)
