@@ -741,7 +741,7 @@ def train_seed(
 # %% ../nbs/04_train.ipynb #81e0e784
 def _cpu_model()->str:
     "The CPU's model name: Linux's `/proc/cpuinfo`, else `platform.processor()`."
-    try: return next(l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text().splitlines() if l.startswith('model name'))
+    try: return next(l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text(errors='replace').splitlines() if l.startswith('model name')) or 'unknown'
     except (OSError, StopIteration): return platform.processor() or 'unknown'
 
 def environment()->dict:
