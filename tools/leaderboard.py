@@ -442,7 +442,8 @@ def finished(j:Job)->bool:
 
 def unneeded(j:Job, js:list)->bool:
     "Whether `j` is a teacher job with results for all its seeds, not its weights, which no job of `js` left to run loads: nothing to do."
-    return j.kind == 'teacher' and not finished(j) and settled(j, seeds_done(j.out), teachers_needed(j, js))
+    done = seeds_done(j.out)  # read once: every seed's results, the weights missing, and no job left needs them
+    return j.kind == 'teacher' and settled(j, done, needed=False) and not settled(j, done) and not teachers_needed(j, js)
 
 def kdml_train_exe()->list:
     "How to call kdml_train: $KDML_TRAIN (as run_jobs.sh reads it), else the console script beside this Python."
