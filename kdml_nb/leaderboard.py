@@ -28,16 +28,20 @@ def _option(command:str, name:str)->float:
         if a.startswith(name + '='): return float(a.split('=', 1)[1])
     return np.nan
 
+def _recorded(r:pd.DataFrame, env:dict, col:str)->pd.Series:
+    "Where each row of `r` ran, as its column `col` says; a row without it (an older run) gets the job's `environment`'s, else 'not recorded'."
+    return (r[col] if col in r else pd.Series(np.nan, index=r.index)).astype(object).fillna(env.get(col, 'not recorded'))
+
 def load_runs(
     folder:Path|str, # A dataset's leaderboard folder: one sub-folder per job, each with kdml_train's results.csv and .json
 )->pd.DataFrame:
-    "Every result row of every job in `folder` (and of the baseline's subfolders, as `independent/<name>`), with its `job`, the run's `command`, `epochs` and where it ran (`where`)."
+    "Every result row of every job in `folder` (and of the baseline's subfolders, as `independent/<name>`), with its `job`, the run's `command`, `epochs` and where it ran (`where`: the device; `cpu` and `cpu_capability`)."
     folder, res = Path(folder), []
     for f in sorted(folder.glob('*/results.csv')) + sorted(folder.glob(f'{BASELINE}/*/results.csv')):
         j = json.loads((f.parent/'results.json').read_text()) if (f.parent/'results.json').is_file() else {}
         cmd, env = j.get('command', ''), j.get('environment') or {}
         r = pd.read_csv(f).assign(job=f.parent.relative_to(folder).as_posix(), command=cmd, epochs=j.get('args', {}).get('epochs') or _option(cmd, '--epochs'))
-        r['where'] = (r['device'] if 'device' in r else pd.Series(np.nan, index=r.index)).astype(object).fillna(env.get('device', 'not recorded'))
+        r['where'], r['cpu'], r['cpu_capability'] = (_recorded(r, env, k) for k in ('device', 'cpu', 'cpu_capability'))
         res.append(r)
     return pd.concat(res, ignore_index=True) if res else pd.DataFrame(columns=['job', 'member', 'seed', 'command', 'epochs', 'where'])
 

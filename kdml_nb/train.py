@@ -851,7 +851,7 @@ def run_seed(
     if precision: res['precision'] = precision
     res['train_s'], res['split'] = round(train_s, 1), res.attrs['split']
     env = environment()
-    res['device'], res['threads'] = env['device'], env['threads']
+    for k in ('device', 'threads', 'cpu', 'cpu_capability'): res[k] = env[k]  # per row: a resumed run's seeds may have run on other machines
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         _save_fig(learn.plot_cohort(), out/f'curves_seed{seed}.png')
