@@ -43,7 +43,7 @@ def load_runs(
         r = pd.read_csv(f).assign(job=f.parent.relative_to(folder).as_posix(), command=cmd, epochs=j.get('args', {}).get('epochs') or _option(cmd, '--epochs'))
         r['where'], r['cpu'], r['cpu_capability'] = (_recorded(r, env, k) for k in ('device', 'cpu', 'cpu_capability'))
         res.append(r)
-    return pd.concat(res, ignore_index=True) if res else pd.DataFrame(columns=['job', 'member', 'seed', 'command', 'epochs', 'where'])
+    return pd.concat(res, ignore_index=True) if res else pd.DataFrame(columns=['job', 'member', 'seed', 'command', 'epochs', 'where', 'cpu', 'cpu_capability'])
 
 def metric_of(runs:pd.DataFrame)->str:
     "The score `runs` are ranked by: Dice, accuracy or mAP@0.5, from the task kdml_train recorded."
