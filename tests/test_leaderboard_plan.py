@@ -1,6 +1,6 @@
 "The leaderboard plan of issue #24 (tools/leaderboard.py): every method of the issue where it applies, every command accepted by kdml_train's own request check, and a dry run that prints its totals. Nothing is trained."
 import importlib.util, io, shlex
-from contextlib import redirect_stdout
+from contextlib import redirect_stdout, redirect_stderr
 from pathlib import Path
 import pytest
 
@@ -329,3 +329,18 @@ def test_what_is_left_to_run(tmp_path, monkeypatch):
     assert lb.plan([t, j, k], [], {})[0].standing == 'to run: teacher weights (every seed again)'
     with redirect_stdout(io.StringIO()) as out: assert lb.run([t, j]) == 0  # nothing to train: no teacher trained again for nothing
     assert 'no job left to run loads them' in out.getvalue() and not (tmp_path/t.out/lb.RERUN).exists()
+
+def test_job_runs_only_the_jobs_named(tmp_path, monkeypatch):
+    "`--run --job` runs only the jobs named (an online job, which loads no teacher: no teacher is trained first); a job no dataset has, or --job outside --run, is refused in one line."
+    stand_in_kdml_train(tmp_path, monkeypatch, 'exit 2')
+    out = io.StringIO()
+    with redirect_stdout(out): lb.main(['--run', '--only', 'kvasir-seg', '--job', 'kd_ml_online'])
+    started = (tmp_path/'started').read_text().splitlines()
+    assert len(started) == 1 and '--online' in started[0] and 'experiments/leaderboard/kvasir-seg/kd_ml_online' in started[0], out.getvalue()
+    assert 'kvasir-seg/teacher' not in out.getvalue() and 'retrain' not in out.getvalue()
+    for argv, says in ((['--run', '--only', 'bccd-detect', '--job', 'rkd'], 'no job rkd on bccd-detect'),
+                       (['--dry-run', '--job', 'kd'], '--job only selects what --run runs'),
+                       (['--run', '--job', 'nope'], 'invalid choice')):
+        err = io.StringIO()
+        with pytest.raises(SystemExit), redirect_stderr(err): lb.main(argv)
+        assert says in err.getvalue().splitlines()[-1], err.getvalue()

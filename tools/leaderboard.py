@@ -8,6 +8,9 @@ PneumoniaMNIST and BCCD detection, as plain `kdml_train` commands; plans them, e
     nohup python tools/leaderboard.py --run --commit > experiments/leaderboard/run.log 2>&1 &
                                                               # CPU: one job at a time, teachers first, each with
                                                               # --resume; finished jobs skipped; each seed committed
+    python tools/leaderboard.py --run --commit --only kvasir-seg --job kd_ml_online
+                                                              # only these jobs (--job, repeatable): on a machine too slow
+                                                              # to train the teachers again, the online jobs load none
     bash tools/device_run.sh experiments/leaderboard bash -c \\
       'python3 tools/leaderboard.py --lines | AT_ONCE=8 bash experiments/run_jobs.sh'
                                                               # a lent GPU: many at once (run_jobs.sh starts the jobs
@@ -722,6 +725,8 @@ def main(argv=None)->int:
     g.add_argument('--probe', action='store_true', help='time one epoch of each kind of job on a --subset (datasets without measurements)')
     g.add_argument('--lines', action='store_true', help='print the job lines of experiments/run_jobs.sh (a GPU: many at once)')
     p.add_argument('--only', action='append', choices=list(DATASETS), help='only this dataset (repeatable)')
+    p.add_argument('--job', action='append', choices=[TEACHER, *METHODS], help="--run: only this job (repeatable), e.g. the online "
+                   "ones, which load no teacher, on a machine that cannot train the teachers again in the time it has")
     p.add_argument('--plan', default=None, help='where --dry-run writes the plan (default: experiments/leaderboard/plan.md, and '
                                                  'not at all with --only, which would leave out the other datasets)')
     p.add_argument('--no-check', action='store_true', help="--dry-run: skip kdml_train's request check of every command")
@@ -729,6 +734,10 @@ def main(argv=None)->int:
     p.add_argument('--subset', type=int, default=256, help='--probe: items (or images) of the timed epoch (default: %(default)s)')
     a = p.parse_args(argv)
     js = jobs(a.only)
+    if a.job:
+        if not a.run: p.error('--job only selects what --run runs: the plan and --lines cover every job')
+        js = [j for j in js if j.name in a.job]
+        if not js: p.error(f"no job {', '.join(a.job)} on {', '.join(a.only or DATASETS)}: --dry-run lists each dataset's jobs")
     if a.lines: print(lines(js)); return 0
     if a.run: return run(js, a.commit)
     runs = measured_runs()
