@@ -338,6 +338,10 @@ def test_job_runs_only_the_jobs_named(tmp_path, monkeypatch):
     started = (tmp_path/'started').read_text().splitlines()
     assert len(started) == 1 and '--online' in started[0] and 'experiments/leaderboard/kvasir-seg/kd_ml_online' in started[0], out.getvalue()
     assert 'kvasir-seg/teacher' not in out.getvalue() and 'retrain' not in out.getvalue()
+    with redirect_stdout(io.StringIO()) as out: lb.main(['--run', '--only', 'drive', '--job', 'rkd'])  # a job that loads a teacher: its teacher job first
+    started = (tmp_path/'started').read_text().splitlines()[1:]
+    assert [s.split('--out ')[1].split()[0] for s in started] == ['experiments/leaderboard/drive/teacher'], out.getvalue()  # the stand-in trains no teacher...
+    assert 'waiting  experiments/leaderboard/drive/rkd' in out.getvalue()  # ...so rkd waits for it
     for argv, says in ((['--run', '--only', 'bccd-detect', '--job', 'rkd'], 'no job rkd on bccd-detect'),
                        (['--dry-run', '--job', 'kd'], '--job only selects what --run runs'),
                        (['--run', '--job', 'nope'], 'invalid choice')):

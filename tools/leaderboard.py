@@ -736,7 +736,8 @@ def main(argv=None)->int:
     js = jobs(a.only)
     if a.job:
         if not a.run: p.error('--job only selects what --run runs: the plan and --lines cover every job')
-        js = [j for j in js if j.name in a.job]
+        named = {j.dataset for j in js if j.name in a.job and j.loads_teacher}  # their teacher jobs come too: --run skips them once the weights are here
+        js = [j for j in js if j.name in a.job or (j.kind == 'teacher' and j.dataset in named)]
         if not js: p.error(f"no job {', '.join(a.job)} on {', '.join(a.only or DATASETS)}: --dry-run lists each dataset's jobs")
     if a.lines: print(lines(js)); return 0
     if a.run: return run(js, a.commit)
