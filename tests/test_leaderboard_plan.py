@@ -1,5 +1,5 @@
 "The leaderboard plan of issue #24 (tools/leaderboard.py): every method of the issue where it applies, every command accepted by kdml_train's own request check, and a dry run that prints its totals. Nothing is trained."
-import importlib.util, io, shlex
+import importlib.util, io, shlex, sys
 from contextlib import redirect_stdout, redirect_stderr
 from pathlib import Path
 import pytest
@@ -348,3 +348,36 @@ def test_job_runs_only_the_jobs_named(tmp_path, monkeypatch):
         err = io.StringIO()
         with pytest.raises(SystemExit), redirect_stderr(err): lb.main(argv)
         assert says in err.getvalue().splitlines()[-1], err.getvalue()
+
+STAND_IN = '''import sys, pathlib
+a = sys.argv[1:]; out = pathlib.Path(a[a.index('--out') + 1]); out.mkdir(parents=True, exist_ok=True)
+with open(sys.argv[0] + '.calls', 'a') as f: print(' '.join(a), file=f)
+if '--teacher_weights' in a:
+    tw = pathlib.Path(a[a.index('--teacher_weights') + 1])
+    if not all((tw/f'teacher_seed{s}.pth').is_file() for s in (0, 1, 2)): sys.exit('no teacher weights')
+else: (out/f"teacher_seed{a[a.index('--seeds') + 1]}.pth").write_text('w')
+'''
+
+def test_gpu_script_trains_teachers_then_the_jobs(tmp_path):
+    "tools/leaderboard_gpu.sh (a lent GPU): the teachers one process a seed into teacher/rerun/seed<N>, their weights copied for the jobs, then the students alone into independent/retrained<K> and the jobs named, each with its --lines command; an unknown job refused before anything runs."
+    import subprocess, shutil, os
+    for p in ('tools/leaderboard.py', 'tools/leaderboard_gpu.sh', 'experiments/run_jobs.sh'):
+        (tmp_path/p).parent.mkdir(parents=True, exist_ok=True); shutil.copy(ROOT/p, tmp_path/p)
+    (tmp_path/'kt.py').write_text(STAND_IN)
+    env = dict(os.environ, KDML_TRAIN=f"{sys.executable} {tmp_path/'kt.py'}", PYTHONPATH=str(ROOT))
+    sh = lambda *a: subprocess.run(['bash', 'tools/leaderboard_gpu.sh', *a], cwd=tmp_path, env=env, capture_output=True, text=True)
+    r = sh('kvasir-seg', '1', 'nope')
+    assert r.returncode == 2 and 'no job nope on kvasir-seg' in r.stderr and not (tmp_path/'kt.py.calls').exists()
+    r = sh('kvasir-seg', '1', 'rkd', 'crd')
+    assert r.returncode == 0, r.stderr
+    calls = (tmp_path/'kt.py.calls').read_text().splitlines()
+    outs = [c.split('--out ')[1] for c in calls]
+    lb_lines = {shlex.split(l)[0]: l for l in lb.lines(lb.jobs(['kvasir-seg'])).splitlines()}
+    k = 'experiments/leaderboard/kvasir-seg'
+    assert sorted(outs[:3]) == [f'{k}/teacher/rerun/seed{s}' for s in (0, 1, 2)] and sorted(outs[3:]) == [f'{k}/crd', f'{k}/independent/retrained1', f'{k}/rkd']
+    for c, o in zip(calls, outs):
+        job = o.split('/rerun/')[0] if '/rerun/' in o else o.split('/retrained')[0]
+        want = shlex.split(lb_lines[job])[1:]
+        if '/rerun/' in o: want[want.index('--seeds') + 1] = o[-1]  # a teacher's one seed
+        assert shlex.split(c.split(' --out ')[0]) == want, c
+    assert all((tmp_path/k/'teacher'/f'teacher_seed{s}.pth').is_file() for s in (0, 1, 2))

@@ -15,6 +15,10 @@ PneumoniaMNIST and BCCD detection, as plain `kdml_train` commands; plans them, e
       'python3 tools/leaderboard.py --lines | AT_ONCE=8 bash experiments/run_jobs.sh'
                                                               # a lent GPU: many at once (run_jobs.sh starts the jobs
                                                               # that load a teacher once the others have finished)
+    bash tools/device_run.sh experiments/leaderboard/kvasir-seg bash tools/leaderboard_gpu.sh kvasir-seg 1 rkd pkt
+                                                              # a lent GPU, teachers committed but their weights not here:
+                                                              # trains them again there, then the students alone again
+                                                              # (independent/retrained1) and the jobs named beside them
 
 Every job writes `experiments/leaderboard/<dataset>/<job>/` (results.csv, results.json, figures; weights stay out of
 git). The teacher job of a dataset trains one teacher per seed alone (`--method independent --offline`, which saves
