@@ -413,7 +413,12 @@ def plan_markdown(rows:list, checked:list|None=None)->str:
     L += ["", "## On a GPU", "", f"{len(w1)} jobs need no teacher file and can run at once: every teacher job and the online runs. "
           f"The other {len(w2)} load their dataset's teachers and can all run at once when that teacher job has finished. "
           "`python tools/leaderboard.py --lines | AT_ONCE=8 bash experiments/run_jobs.sh` (through `tools/device_run.sh`) "
-          "runs them in that order. Keep each dataset on one device: its rows are paired seed by seed."]
+          "runs them in that order. Keep each dataset on one device: its rows are paired seed by seed. Where a dataset's "
+          "teachers have committed results but no weights here, `tools/leaderboard_gpu.sh DATASET K JOB...` (through "
+          "`tools/device_run.sh`) trains them again on the GPU and then the students alone again (`independent/retrained<K>`) "
+          "and the jobs named beside them. Bring each call's results back in that call: the next call's copy of the "
+          "working tree erases them there (on the lent H200, Kvasir-SEG's three teachers took 3.5 minutes and its offline "
+          "jobs about 200 s a seed five at once, the CPU decoding the images every epoch: more than one 15-minute lease)."]
     if checked is not None:
         bad = [f"{j.dataset}/{j.name}: {err}" for j, err in checked if err]
         L += ["", f"kdml_train's own request check (`plan_run`): {len(checked) - len(bad)} of {len(checked)} commands pass."] + [f"- REFUSED {b}" for b in bad]
