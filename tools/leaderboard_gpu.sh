@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A lent GPU runs, in one call, the leaderboard jobs of one dataset that load a teacher, when the teachers' weights are not
+# A lent GPU runs the leaderboard jobs of one dataset that load a teacher (one call, or several with --resume; see below), when the teachers' weights are not
 # here (never committed) and the machine could not train them again as the committed ones (a run repeats to the last bit
 # only on one machine; tools/leaderboard.py --run takes retrained teachers only within TEACHER_TOL of the committed ones):
 #   1. the dataset's teachers trained again on the GPU from the teacher job's own command, one process per seed, all at
