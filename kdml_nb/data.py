@@ -18,10 +18,11 @@ from fastcore.script import call_parse
 from fastai.vision.all import *
 
 # %% auto #0
-__all__ = ['MEDMNIST_URL', 'MEDMNIST_2D', 'VOID', 'BCCD_CLASSES', 'DATASET_FAMILIES', 'data_root', 'medmnist_file',
+__all__ = ['MEDMNIST_URL', 'MEDMNIST_2D', 'VOID', 'CACHE_BYTES', 'BCCD_CLASSES', 'DATASET_FAMILIES', 'data_root', 'medmnist_file',
            'load_medmnist', 'FixedSplitter', 'medmnist_dls', 'SegPair', 'twins', 'seg_pairs', 'SegItem', 'tile_grid',
-           'seg_dls', 'family_path', 'polyp_draw', 'polyp_dls', 'drive_dls', 'chase_dls', 'isbi_dls', 'check_boxes',
-           'parse_voc', 'bccd_boxes', 'CellBox', 'bccd_crops_dls', 'dataset_summary', 'read_image', 'read_mask']
+           'ResizedStore', 'cache_fits', 'seg_dls', 'family_path', 'polyp_draw', 'polyp_dls', 'drive_dls', 'chase_dls',
+           'isbi_dls', 'check_boxes', 'parse_voc', 'bccd_boxes', 'CellBox', 'bccd_crops_dls', 'dataset_summary',
+           'read_image', 'read_mask']
 
 # %% ../nbs/00_data.ipynb #0c58d63f
 def data_root(
@@ -330,6 +331,39 @@ class _SegMask:
         if it.pair.fov is not None: m = np.where(read_mask(it.pair.fov) > 0, m, VOID).astype(np.uint8)
         return _crop(m, it.tile)
 
+class ResizedStore:
+    "Items decoded and resized once, on first use, as the pipeline's `Resize(size, method='squish')` would resize them each epoch, and kept in memory: `store(item)` is a tuple of arrays, one per part."
+    def __init__(self,
+        size:int|tuple, # The size the pipeline's `Resize` squishes to
+        parts:list, # `(getter, PIL class)` per part: e.g. `(get_x, PILImage)`, `(get_y, PILMask)`
+    ): self.resize, self.parts, self.items = Resize(size, method='squish'), parts, {}
+    def _resized(self, it): return tuple(np.asarray(self.resize(cls.create(get(it)))) for get, cls in self.parts)
+    def fill(self, items):
+        "Decode and resize every one of `items` now (e.g. before worker processes are forked, so that they share them)."
+        for it in items:
+            if it not in self.items: self.items[it] = self._resized(it)
+        return self
+    def __call__(self, it):
+        if it not in self.items: self.items[it] = self._resized(it)
+        return self.items[it]
+    def getter(self, i:int): return _Part(self, i)
+    def __getstate__(self): return {**self.__dict__, 'items': {}}  # an exported `Learner` carries no pixels
+
+class _Part:
+    "A `get_x` / `get_y`: part `i` (image, mask) of a `ResizedStore` item."
+    def __init__(self, store, i): self.store, self.i = store, i
+    def __call__(self, it): return self.store(it)[self.i]
+
+CACHE_BYTES = 2**31  # `cache=None` keeps resized items in memory when they take less than this
+
+def cache_fits(
+    n_items:int, # Items to keep
+    size:int|tuple, # Their size after resizing
+    bytes_per_pixel:int, # Over all parts: an RGB image and its mask take 4
+)->bool:
+    "Whether `n_items` resized items take less than `CACHE_BYTES`."
+    return n_items*int(np.prod((size, size) if isinstance(size, int) else size))*bytes_per_pixel < CACHE_BYTES
+
 def seg_dls(
     pairs:list, # `SegPair`s for training and validation
     valid_pct:float=0.2, # Fraction of *images* held out for validation
@@ -343,12 +377,14 @@ def seg_dls(
     aug:bool=True, # Flips, rotations and lighting on the training set
     seed:int=0, # Seed of the image-level split and of shuffling
     split_seed:int|None=None, # Seed of the split alone, if it must not follow `seed`
+    cache:bool|None=None, # With `size`: decode and resize every item once, kept in memory (None: when under `CACHE_BYTES`)
     verbose:bool=False, # Print the summary table
     **kwargs, # Passed to `DataBlock.dataloaders`
 )->DataLoaders:
-    "Segmentation `DataLoaders` split by image, from resized images or tiles; `dls.info` summarises them."
+    "Segmentation `DataLoaders` split by image, from resized images (decoded once, see `cache`) or tiles; `dls.info` summarises them."
     if not pairs: raise ValueError("No image/mask pairs given: check the folders passed to `seg_pairs`.")
     if (size is None) == (patch is None): raise ValueError("Give exactly one of `size` (resize) or `patch` (tiles).")
+    if cache and size is None: raise ValueError("cache=True keeps resized images: give `size` (tiles are read through `read_image`'s own cache).")
     rng = np.random.RandomState(seed if split_seed is None else split_seed)
     n_val = max(1, int(round(len(pairs)*valid_pct))) if valid_pct > 0 else 0
     if n_val >= len(pairs): raise ValueError(f"valid_pct={valid_pct} leaves no training image out of {len(pairs)}.")
@@ -373,7 +409,12 @@ def seg_dls(
     batch_tfms = [*(aug_transforms(do_flip=True, flip_vert=True, max_rotate=15., max_zoom=1.1, max_warp=0.,
                                    max_lighting=0.2, pad_mode='reflection') if aug else []),
                   Normalize.from_stats(mean, std)]
-    dblock = DataBlock(blocks=(ImageBlock, MaskBlock(codes=list(codes))), get_x=_seg_image, get_y=_SegMask(threshold, invert),
+    get_x, get_y = _seg_image, _SegMask(threshold, invert)
+    if cache is None: cache = size is not None and cache_fits(len(items), size, 4)
+    store = ResizedStore(size, [(get_x, PILImage), (get_y, PILMask)]) if cache else None
+    if store is not None:  # after the first epoch none decodes a file; in the main process, where the store lives
+        get_x, get_y, kwargs = store.getter(0), store.getter(1), {'num_workers': 0, **kwargs}
+    dblock = DataBlock(blocks=(ImageBlock, MaskBlock(codes=list(codes))), get_x=get_x, get_y=get_y,
                        splitter=FixedSplitter(splits), item_tfms=[Resize(size, method='squish')] if size else None,
                        batch_tfms=batch_tfms)
     set_seed(seed)
@@ -386,6 +427,7 @@ def seg_dls(
     dls.info = pd.DataFrame({'images': [len(g) for g in groups], 'items': [len(g) for g in item_groups],
                              'foreground': [round(fg(g), 4) for g in groups]}, index=names)
     dls.task, dls.norm_stats, dls.codes, dls.tile = 'segment', (mean, std), list(codes), patch  # `tile`: what an export records
+    dls.store = store  # the resized items kept in memory (`store.items`), or None
     if verbose: print(dls.info.to_string())
     return dls
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from fastai.vision.all import *
 from fastcore.script import call_parse, Param  # after fastai's star import, which brings another `Param`
-from .data import FixedSplitter, MEDMNIST_2D, medmnist_dls, load_medmnist, dataset_summary
+from .data import FixedSplitter, MEDMNIST_2D, medmnist_dls, load_medmnist, dataset_summary, ResizedStore, cache_fits
 from .images import IMAGE_EXTS, ImageReadError, is_image_file, read_array, read_image, image_size, image_channels, verify_images
 
 # %% auto #0
@@ -243,6 +243,7 @@ def image_dls(
     subset:int|None=None, # Keep at most this many items per split (drawn with the split's seed), for quick runs
     classes:list|None=None, # The classes, in order (default: the training labels, sorted); any other label raises
     n_stats:int=256, # Training images read (at most, seeded) for the normalisation statistics
+    cache:bool|None=None, # Decode and resize every image once, kept in memory (None: when under `CACHE_BYTES`; see `seg_dls`)
     **kwargs, # Passed to `DataBlock.dataloaders` (e.g. `num_workers`, `device`), or to `medmnist_dls` for an `.npz`
 )->DataLoaders:
     "Classification `DataLoaders` from a class-folder tree, a CSV/TSV of labels or an `.npz`; every file checked first."
@@ -273,13 +274,17 @@ def image_dls(
     items = [it for items in splits.values() for it in items]
     offs = np.cumsum([0] + [len(v) for v in splits.values()])
     yblock = MultiCategoryBlock(vocab=vocab) if multi else CategoryBlock(vocab=vocab)
-    dblock = DataBlock(blocks=(ImageBlock(cls=PILImageBW if n_ch == 1 else PILImage), yblock), get_x=_ImageGetter(n_ch),
+    img_cls, get_x = PILImageBW if n_ch == 1 else PILImage, _ImageGetter(n_ch)
+    if cache is None: cache = cache_fits(len(items), size, n_ch)
+    store = ResizedStore(size, [(get_x, img_cls)]) if cache else None
+    if store is not None: get_x, kwargs = store.getter(0), {'num_workers': 0, **kwargs}  # in the main process, where the store lives
+    dblock = DataBlock(blocks=(ImageBlock(cls=img_cls), yblock), get_x=get_x,
                        get_y=item_label, splitter=FixedSplitter([list(range(offs[i], offs[i+1])) for i in range(len(splits))]),
                        item_tfms=Resize(size, method='squish'), batch_tfms=[*augs, Normalize.from_stats(mean, std)])
     set_seed(seed)
     dls = dblock.dataloaders(items, bs=bs, **kwargs)
     dls.task, dls.multi_label, dls.info, dls.norm_stats, dls.n_skipped = 'classify', multi, _info(splits, vocab, multi), (mean, std), len(bad)
-    dls.name, dls.channels, dls.size = src.stem, n_ch, (size, size) if isinstance(size, int) else tuple(size)
+    dls.name, dls.channels, dls.size, dls.store = src.stem, n_ch, (size, size) if isinstance(size, int) else tuple(size), store
     return dls
 
 # %% ../nbs/13_folders.ipynb #2d0baf91
