@@ -59,6 +59,14 @@ drift; times are medians over `--steps` training steps after two warm-up rounds.
    less memory, as for 4,707 rows against 128 x (K+1) drawn) against the same CRD gathering the drawn rows first (the
    official code's way, `whole_bank=False`), and plain KD, alternated step by step in fresh one-thread processes as in
    section 10: the CPU-time ratios, and the memory a step adds.
+12. data (`--only data`): Kvasir-SEG as `kdml_train --task segment --data kvasir-seg --size 128 --bs 16 --split_seed 0` loads
+   it (880 training, validation and test images, resized), by the lazy loader (`seg_dls(cache=False)`: each epoch decodes
+   every image and mask again, in fastai's default worker processes) and by the default one (`cache=None`: decoded and
+   resized on first use, kept in memory, `num_workers=0`): the time to build each, then one epoch of the training and
+   validation loaders each (wall, and CPU of the process and its finished workers), the two alternated over `DATA_ROUNDS`
+   rounds, each round's order reversed from the last: the first epoch (the store fills) apart from the later ones
+   (median); whether the two give the very same batches (seeded alike); and,
+   for scale, what the U-Net teacher's forward and backward take for an epoch on this machine (`epoch_seconds`).
 `--only` runs some sections and keeps the others' figures already in the results file.
 Writes `bench/results.json`, which `nbs/07_benchmarks.ipynb` turns into a table and a bar chart.
 """
@@ -169,6 +177,7 @@ LS_CRD_EVERY = 6  # CRD gathering rows takes 7 (K=4096) to 23 or more (K=16384) 
 LS_TERM_REPS = 10  # the terms of a variant alone, timed after the steps
 LS_ROUNDS = 2  # child processes per cohort, alternated (the section's own: `--rounds` is for sections 2, 6 and 9)
 CRD_STEPS, CRD_ROWS_EVERY = 12, 6  # section 11: rounds a child times after LS_WARMUP; the gathering variants, 7 to 23 times KD's step, in every 6th round
+DATA_ROUNDS = 4  # section 12: epochs of each loader, alternated
 SECTION_META = {'detect': dict(batch=DET_BS, size=DET_SIZE, data='bccd'), 'heap': dict(batch=HEAP_BS, data='drive', steps=HEAP_STEPS),
                 'channels': dict(data='bccd, drive, pneumoniamnist', steps=CL_STEPS),
                 'checkpoint': dict(data='pneumoniamnist, drive, bccd (each task\'s default run)', steps=CK_STEPS, batch='per task'),
@@ -176,7 +185,8 @@ SECTION_META = {'detect': dict(batch=DET_BS, size=DET_SIZE, data='bccd'), 'heap'
                 'losses': dict(data=f'pneumoniamnist (batch {BS}); kvasir-seg at {LS_SEG_SIZE} px (batch {LS_SEG_BS})', batch=f'{BS}; {LS_SEG_BS}', threads=LS_THREADS,
                                steps=f'{LS_STEPS} a child after {LS_WARMUP} warm-up rounds (CRD: every {LS_CRD_EVERY}th)', rounds=LS_ROUNDS),
                 'crd': dict(data=f'pneumoniamnist (batch {BS})', threads=LS_THREADS, rounds=LS_ROUNDS,
-                            steps=f'{CRD_STEPS} a child after {LS_WARMUP} warm-up rounds (gathering rows: every {CRD_ROWS_EVERY}th)')}  # where a section's data differ from the top level's
+                            steps=f'{CRD_STEPS} a child after {LS_WARMUP} warm-up rounds (gathering rows: every {CRD_ROWS_EVERY}th)'),
+                'data': dict(data='kvasir-seg at 128 px (kdml_train\'s loaders)', batch=16, steps='an epoch a round', rounds=DATA_ROUNDS)}  # where a section's data differ from the top level's
 
 def detect_overhead(steps):
     "5. Detection cohorts: one cohort step against the sum of its members' plain steps."
@@ -567,12 +577,53 @@ def vs_torchdistill(rounds:int):
                         for w,v in runs.items()})
     return res
 
+def cpu_s()->float:
+    "CPU seconds of this process and of its finished children (fastai's workers end with their epoch)."
+    import resource
+    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+
+def data_loading(rounds:int=DATA_ROUNDS)->dict:
+    "12. Kvasir-SEG's loaders decoding every epoch against decoding once."
+    from kdml_nb.data import polyp_dls
+    from kdml_nb.train import epoch_seconds
+    args = dict(dataset='kvasir-seg', size=128, bs=16, test_pct=0.2, seed=0, split_seed=0)
+    variants, res, dls, first = {'lazy': False, 'cached': None}, {}, {}, {}
+    for k, c in variants.items():
+        t, c0 = time.perf_counter(), cpu_s()
+        dls[k] = polyp_dls(**args, cache=c)
+        res[k] = dict(build_s=time.perf_counter() - t, build_cpu_s=cpu_s() - c0, epoch_s=[], epoch_cpu_s=[], num_workers=dls[k].train.fake_l.num_workers)
+    for r in range(rounds):
+        for k in (list(variants) if r % 2 == 0 else list(variants)[::-1]):
+            set_seed(r)
+            t, c0 = time.perf_counter(), cpu_s()
+            bs = [b for dl in (dls[k].train, dls[k].valid) for b in dl]
+            res[k]['epoch_s'].append(time.perf_counter() - t); res[k]['epoch_cpu_s'].append(cpu_s() - c0)
+            if r == 0: first[k] = bs
+    same = len(first['lazy']) == len(first['cached']) and all(torch.equal(x, y) for a, b in zip(first['lazy'], first['cached']) for x, y in zip(a, b))
+    d = dls['cached']
+    set_seed(0)
+    compute_s = epoch_seconds(make_model('unet', c_in=3, n_out=len(d.codes)), d.train, CrossEntropyLossFlat(axis=1))
+    for k in variants:
+        res[k].update(first_epoch_s=res[k]['epoch_s'][0], later_epoch_s=float(np.median(res[k]['epoch_s'][1:])),
+                      later_epoch_cpu_s=float(np.median(res[k]['epoch_cpu_s'][1:])))
+    res['cached']['stored'] = len(d.store.items)
+    out = dict(res, same_batches=same, items={n: len(dl.dataset) for n, dl in zip(('train', 'valid', 'test'), d.loaders)},
+               teacher_compute_epoch_s=compute_s, rounds=rounds,
+               epoch_ratio=res['cached']['later_epoch_s']/res['lazy']['later_epoch_s'],
+               epoch_cpu_ratio=res['cached']['later_epoch_cpu_s']/res['lazy']['later_epoch_cpu_s'],
+               first_epoch_ratio=res['cached']['first_epoch_s']/res['lazy']['first_epoch_s'])
+    print(f"decode once / every epoch, Kvasir-SEG at 128 px, training + validation loaders: a later epoch {out['epoch_ratio']:.3f} (wall), "
+          f"{out['epoch_cpu_ratio']:.3f} (CPU), the first {out['first_epoch_ratio']:.2f}; a later epoch {res['lazy']['later_epoch_s']:.1f} s -> "
+          f"{res['cached']['later_epoch_s']:.2f} s; the teacher's forward + backward an epoch {compute_s:.1f} s; same batches: {same}")
+    return out
+
 if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--steps', type=int, default=40)
     p.add_argument('--rounds', type=int, default=3)
     p.add_argument('--out', default=str(Path(__file__).parent/'results.json'))
-    p.add_argument('--only', default='overhead,fasterai,features,inference,detect,heap,channels,checkpoint,torchdistill,losses,crd')
+    p.add_argument('--only', default='overhead,fasterai,features,inference,detect,heap,channels,checkpoint,torchdistill,losses,crd,data')
     p.add_argument('--kd-child'); p.add_argument('--heap-child'); p.add_argument('--torchdistill-child'); p.add_argument('--losses-child'); p.add_argument('--child-out')
     a = p.parse_args()
     if a.kd_child: kd_child(a.kd_child, a.child_out); sys.exit(0)
@@ -582,7 +633,7 @@ if __name__ == '__main__':
     meta = dict(date=str(date.today()), command='python bench/run.py ' + ' '.join(sys.argv[1:]), torch=torch.__version__,
                 threads=torch.get_num_threads(), cpus=os.cpu_count(), batch=BS, steps=a.steps)
     only = a.only.split(',')
-    sections = ['overhead', 'fasterai', 'features', 'inference', 'detect', 'heap', 'channels', 'checkpoint', 'torchdistill', 'losses', 'crd']
+    sections = ['overhead', 'fasterai', 'features', 'inference', 'detect', 'heap', 'channels', 'checkpoint', 'torchdistill', 'losses', 'crd', 'data']
     unknown = set(only) - set(sections)
     if unknown: p.error(f"unknown sections {sorted(unknown)}: use {', '.join(sections)}")
     # a partial run keeps the other sections of the results file; each section records the run that measured it
@@ -611,6 +662,7 @@ if __name__ == '__main__':
     if 'crd' in only:
         t1 = time.time()
         res['crd'] = loss_costs(LS_ROUNDS, ('crd',)); res['crd']['wall_s'] = time.time() - t1; print_losses(res['crd'])
+    if 'data' in only: res['data'] = data_loading(); print('data', json.dumps(res['data'], indent=1))
     if len(only) == len(sections) or 'wall_s' not in res: res['wall_s'] = time.time() - t0
     meta['wall_s'] = time.time() - t0
     Path(a.out).write_text(json.dumps(res, indent=1))

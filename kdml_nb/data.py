@@ -403,9 +403,11 @@ def seg_dls(
     offs = np.cumsum([0] + [len(g) for g in item_groups])
     splits = [list(range(offs[i], offs[i+1])) for i in range(len(item_groups))]
     verify_images([p.image for g in groups[1:] for p in g])  # a truncated file fails here, named; training images are read just below
-    px = [read_image(p.image).reshape(-1,3) / 255. for p in groups[0]]  # one read per training image
-    mean, std = np.mean([a.mean(0) for a in px], 0).tolist(), np.mean([a.std(0) for a in px], 0).tolist()
-    del px
+    ms, ss = [], []
+    for p in groups[0]:  # one read per training image, one at a time (all at once, Kvasir-SEG's took 5 GB)
+        a = read_image(p.image).reshape(-1,3) / 255.
+        ms.append(a.mean(0)); ss.append(a.std(0))
+    mean, std = np.mean(ms, 0).tolist(), np.mean(ss, 0).tolist()
     batch_tfms = [*(aug_transforms(do_flip=True, flip_vert=True, max_rotate=15., max_zoom=1.1, max_warp=0.,
                                    max_lighting=0.2, pad_mode='reflection') if aug else []),
                   Normalize.from_stats(mean, std)]
