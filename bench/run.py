@@ -65,7 +65,9 @@ drift; times are medians over `--steps` training steps after two warm-up rounds.
    resized on first use, kept in memory, `num_workers=0`): the time to build each, then one epoch of the training and
    validation loaders each (wall, and CPU of the process and its finished workers), the two alternated over `DATA_ROUNDS`
    rounds, each round's order reversed from the last: the first epoch (the store fills) apart from the later ones
-   (median); whether the two give the very same batches (seeded alike); and,
+   (median); then the next seed's loaders (seed 1, the same split): their build (the statistics of the split are
+   computed once a process, either way) and first epoch (the cached one shares the first seed's store); whether the two
+   give the very same batches (seeded alike); and,
    for scale, what the U-Net teacher's forward and backward take for an epoch on this machine (`epoch_seconds`).
 `--only` runs some sections and keeps the others' figures already in the results file.
 Writes `bench/results.json`, which `nbs/07_benchmarks.ipynb` turns into a table and a bar chart.
@@ -589,7 +591,9 @@ def data_loading(rounds:int=DATA_ROUNDS)->dict:
     from kdml_nb.train import epoch_seconds
     args = dict(dataset='kvasir-seg', size=128, bs=16, test_pct=0.2, seed=0, split_seed=0)
     variants, res, dls, first = {'lazy': False, 'cached': None}, {}, {}, {}
+    import kdml_nb.data as D
     for k, c in variants.items():
+        D._seg_stats.cache_clear(); D._STORES.clear()  # each built cold, as the first seed of a run is
         t, c0 = time.perf_counter(), cpu_s()
         dls[k] = polyp_dls(**args, cache=c)
         res[k] = dict(build_s=time.perf_counter() - t, build_cpu_s=cpu_s() - c0, epoch_s=[], epoch_cpu_s=[], num_workers=dls[k].train.fake_l.num_workers)
@@ -600,6 +604,14 @@ def data_loading(rounds:int=DATA_ROUNDS)->dict:
             bs = [b for dl in (dls[k].train, dls[k].valid) for b in dl]
             res[k]['epoch_s'].append(time.perf_counter() - t); res[k]['epoch_cpu_s'].append(cpu_s() - c0)
             if r == 0: first[k] = bs
+    for k, c in variants.items():  # the next seed of the run: new loaders over the same split (the statistics are computed once a process either way)
+        t = time.perf_counter()
+        nxt = polyp_dls(**{**args, 'seed': 1}, cache=c)
+        res[k]['next_seed_build_s'] = time.perf_counter() - t
+        t = time.perf_counter()
+        for dl in (nxt.train, nxt.valid):
+            for b in dl: pass
+        res[k]['next_seed_first_epoch_s'] = time.perf_counter() - t
     same = len(first['lazy']) == len(first['cached']) and all(torch.equal(x, y) for a, b in zip(first['lazy'], first['cached']) for x, y in zip(a, b))
     d = dls['cached']
     set_seed(0)
@@ -615,7 +627,9 @@ def data_loading(rounds:int=DATA_ROUNDS)->dict:
                first_epoch_ratio=res['cached']['first_epoch_s']/res['lazy']['first_epoch_s'])
     print(f"decode once / every epoch, Kvasir-SEG at 128 px, training + validation loaders: a later epoch {out['epoch_ratio']:.3f} (wall), "
           f"{out['epoch_cpu_ratio']:.3f} (CPU), the first {out['first_epoch_ratio']:.2f}; a later epoch {res['lazy']['later_epoch_s']:.1f} s -> "
-          f"{res['cached']['later_epoch_s']:.2f} s; the teacher's forward + backward an epoch {compute_s:.1f} s; same batches: {same}")
+          f"{res['cached']['later_epoch_s']:.2f} s; the next seed's loaders built in {res['lazy']['next_seed_build_s']:.1f} s (lazy) and "
+          f"{res['cached']['next_seed_build_s']:.1f} s, their first epoch {res['lazy']['next_seed_first_epoch_s']:.1f} s and {res['cached']['next_seed_first_epoch_s']:.2f} s; "
+          f"the teacher's forward + backward an epoch {compute_s:.1f} s; same batches: {same}")
     return out
 
 if __name__ == '__main__':

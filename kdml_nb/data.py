@@ -20,9 +20,9 @@ from fastai.vision.all import *
 # %% auto #0
 __all__ = ['MEDMNIST_URL', 'MEDMNIST_2D', 'VOID', 'CACHE_BYTES', 'BCCD_CLASSES', 'DATASET_FAMILIES', 'data_root', 'medmnist_file',
            'load_medmnist', 'FixedSplitter', 'medmnist_dls', 'SegPair', 'twins', 'seg_pairs', 'SegItem', 'tile_grid',
-           'ResizedStore', 'cache_fits', 'seg_dls', 'family_path', 'polyp_draw', 'polyp_dls', 'drive_dls', 'chase_dls',
-           'isbi_dls', 'check_boxes', 'parse_voc', 'bccd_boxes', 'CellBox', 'bccd_crops_dls', 'dataset_summary',
-           'read_image', 'read_mask']
+           'ResizedStore', 'shared_store', 'cache_fits', 'seg_dls', 'family_path', 'polyp_draw', 'polyp_dls',
+           'drive_dls', 'chase_dls', 'isbi_dls', 'check_boxes', 'parse_voc', 'bccd_boxes', 'CellBox', 'bccd_crops_dls',
+           'dataset_summary', 'read_image', 'read_mask']
 
 # %% ../nbs/00_data.ipynb #0c58d63f
 def data_root(
@@ -355,6 +355,28 @@ class _Part:
     def __call__(self, it): return self.store(it)[self.i]
 
 CACHE_BYTES = 2**31  # `cache=None` keeps resized items in memory when they take less than this
+_STORES = {}  # the last few stores by what they hold: the seeds of one run (new loaders, the same images) share one
+
+def shared_store(
+    key:tuple, # What the store's parts are: e.g. `('segment', size, threshold, invert)`
+    size:int|tuple, # As for `ResizedStore`
+    parts:list, # As for `ResizedStore`
+    keep:int=2, # Stores kept (the oldest dropped)
+)->ResizedStore:
+    "The `ResizedStore` for `key` that an earlier call in this process made (so items decoded for one seed serve the next), or a new one."
+    st = _STORES.pop(key, None) or ResizedStore(size, parts)
+    _STORES[key] = st
+    while len(_STORES) > keep: _STORES.pop(next(iter(_STORES)))
+    return st
+
+@lru_cache(maxsize=4)
+def _seg_stats(paths:tuple)->tuple:
+    "Mean and standard deviation per channel (0..1) of `paths`, each image's own averaged; read one at a time (all at once, Kvasir-SEG's took 5 GB), and once a process for one training split."
+    ms, ss = [], []
+    for p in paths:
+        a = read_image(p).reshape(-1,3) / 255.
+        ms.append(a.mean(0)); ss.append(a.std(0))
+    return tuple(np.mean(ms, 0).tolist()), tuple(np.mean(ss, 0).tolist())
 
 def cache_fits(
     n_items:int, # Items to keep
@@ -403,17 +425,14 @@ def seg_dls(
     offs = np.cumsum([0] + [len(g) for g in item_groups])
     splits = [list(range(offs[i], offs[i+1])) for i in range(len(item_groups))]
     verify_images([p.image for g in groups[1:] for p in g])  # a truncated file fails here, named; training images are read just below
-    ms, ss = [], []
-    for p in groups[0]:  # one read per training image, one at a time (all at once, Kvasir-SEG's took 5 GB)
-        a = read_image(p.image).reshape(-1,3) / 255.
-        ms.append(a.mean(0)); ss.append(a.std(0))
-    mean, std = np.mean(ms, 0).tolist(), np.mean(ss, 0).tolist()
+    mean, std = map(list, _seg_stats(tuple(p.image for p in groups[0])))
     batch_tfms = [*(aug_transforms(do_flip=True, flip_vert=True, max_rotate=15., max_zoom=1.1, max_warp=0.,
                                    max_lighting=0.2, pad_mode='reflection') if aug else []),
                   Normalize.from_stats(mean, std)]
     get_x, get_y = _seg_image, _SegMask(threshold, invert)
     if cache is None: cache = size is not None and cache_fits(len(items), size, 4)
-    store = ResizedStore(size, [(get_x, PILImage), (get_y, PILMask)]) if cache else None
+    store = shared_store(('segment', size if isinstance(size, int) else tuple(size), threshold, invert), size,
+                         [(get_x, PILImage), (get_y, PILMask)]) if cache else None
     if store is not None:  # after the first epoch none decodes a file; in the main process, where the store lives
         get_x, get_y, kwargs = store.getter(0), store.getter(1), {'num_workers': 0, **kwargs}
     dblock = DataBlock(blocks=(ImageBlock, MaskBlock(codes=list(codes))), get_x=get_x, get_y=get_y,
