@@ -66,7 +66,8 @@ drift; times are medians over `--steps` training steps after two warm-up rounds.
    validation loaders each (wall, and CPU of the process and its finished workers), the two alternated over `DATA_ROUNDS`
    rounds, each round's order reversed from the last: the first epoch (the store fills) apart from the later ones
    (median); then the next seed's loaders (seed 1, the same split): their build (the statistics of the split are
-   computed once a process, either way) and first epoch (the cached one shares the first seed's store); whether the two
+   computed once a process, either way) and first epoch (the cached one shares the first seed's store); a later epoch of
+   the cached loaders without their batch transforms (what the item pipeline alone takes); whether the two
    give the very same batches (seeded alike); and,
    for scale, what the U-Net teacher's forward and backward take for an epoch on this machine (`epoch_seconds`).
 `--only` runs some sections and keeps the others' figures already in the results file.
@@ -612,6 +613,10 @@ def data_loading(rounds:int=DATA_ROUNDS)->dict:
         for dl in (nxt.train, nxt.valid):
             for b in dl: pass
         res[k]['next_seed_first_epoch_s'] = time.perf_counter() - t
+    t = time.perf_counter()  # a later epoch of the cached loaders without their batch transforms (augmentation, normalisation)
+    for dl in (dls['cached'].train, dls['cached'].valid):
+        for b in dl.new(after_batch=[]): pass
+    res['cached']['later_epoch_items_only_s'] = time.perf_counter() - t
     same = len(first['lazy']) == len(first['cached']) and all(torch.equal(x, y) for a, b in zip(first['lazy'], first['cached']) for x, y in zip(a, b))
     d = dls['cached']
     set_seed(0)

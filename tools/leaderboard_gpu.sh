@@ -14,7 +14,7 @@
 # about 200 s a seed for five offline jobs at once: about 15 minutes in all, more than one call (10 minutes) and all of a
 # session's device time (15 minutes). The teachers scored test Dice 0.838, 0.826, 0.832 (the committed CPU ones 0.822,
 # 0.828, 0.837). Since then the loaders decode each image once (kdml_nb.data.ResizedStore; bench/run.py --only data: a
-# later epoch of Kvasir-SEG's loading 7.4 s -> 1.75 s on 2 CPU cores, the first as before) and hold 1.5 GB a process,
+# later epoch of Kvasir-SEG's loading 7.2 s -> 1.51 s on 2 CPU cores, a run's next seed shares it) and hold 1.5 GB a process,
 # not 5.6: not yet measured on a GPU. If one call still cannot hold it all, split it: a call for the teachers and seed 0
 # that brings its results back, then one for seeds 1 and 2 (the teachers' weights, ignored by git, stay on the machine
 # while it is held).
