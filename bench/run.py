@@ -588,11 +588,11 @@ def cpu_s()->float:
 
 def data_loading(rounds:int=DATA_ROUNDS)->dict:
     "12. Kvasir-SEG's loaders decoding every epoch against decoding once."
+    import kdml_nb.data as D
     from kdml_nb.data import polyp_dls
     from kdml_nb.train import epoch_seconds
     args = dict(dataset='kvasir-seg', size=128, bs=16, test_pct=0.2, seed=0, split_seed=0)
     variants, res, dls, first = {'lazy': False, 'cached': None}, {}, {}, {}
-    import kdml_nb.data as D
     for k, c in variants.items():
         D._seg_stats.cache_clear(); D._STORES.clear()  # each built cold, as the first seed of a run is
         t, c0 = time.perf_counter(), cpu_s()

@@ -338,11 +338,6 @@ class ResizedStore:
         parts:list, # `(getter, PIL class)` per part: e.g. `(get_x, PILImage)`, `(get_y, PILMask)`
     ): self.resize, self.parts, self.items = Resize(size, method='squish'), parts, {}
     def _resized(self, it): return tuple(np.asarray(self.resize(cls.create(get(it)))) for get, cls in self.parts)
-    def fill(self, items):
-        "Decode and resize every one of `items` now (e.g. before worker processes are forked, so that they share them)."
-        for it in items:
-            if it not in self.items: self.items[it] = self._resized(it)
-        return self
     def __call__(self, it):
         if it not in self.items: self.items[it] = self._resized(it)
         return self.items[it]
@@ -358,12 +353,13 @@ CACHE_BYTES = 2**31  # `cache=None` keeps resized items in memory when they take
 _STORES = {}  # the last few stores by what they hold: the seeds of one run (new loaders, the same images) share one
 
 def shared_store(
-    key:tuple, # What the store's parts are: e.g. `('segment', size, threshold, invert)`
+    key:tuple, # What the store's parts are, besides their size: e.g. `('segment', threshold, invert)`
     size:int|tuple, # As for `ResizedStore`
     parts:list, # As for `ResizedStore`
     keep:int=2, # Stores kept (the oldest dropped)
 )->ResizedStore:
-    "The `ResizedStore` for `key` that an earlier call in this process made (so items decoded for one seed serve the next), or a new one."
+    "The `ResizedStore` for `key` and `size` that an earlier call in this process made (so items decoded for one seed serve the next), or a new one."
+    key = (*key, size if isinstance(size, int) else tuple(size))
     st = _STORES.pop(key, None) or ResizedStore(size, parts)
     _STORES[key] = st
     while len(_STORES) > keep: _STORES.pop(next(iter(_STORES)))
@@ -431,8 +427,7 @@ def seg_dls(
                   Normalize.from_stats(mean, std)]
     get_x, get_y = _seg_image, _SegMask(threshold, invert)
     if cache is None: cache = size is not None and cache_fits(len(items), size, 4)
-    store = shared_store(('segment', size if isinstance(size, int) else tuple(size), threshold, invert), size,
-                         [(get_x, PILImage), (get_y, PILMask)]) if cache else None
+    store = shared_store(('segment', threshold, invert), size, [(get_x, PILImage), (get_y, PILMask)]) if cache else None
     if store is not None:  # after the first epoch none decodes a file; in the main process, where the store lives
         get_x, get_y, kwargs = store.getter(0), store.getter(1), {'num_workers': 0, **kwargs}
     dblock = DataBlock(blocks=(ImageBlock, MaskBlock(codes=list(codes))), get_x=get_x, get_y=get_y,

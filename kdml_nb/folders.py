@@ -276,7 +276,7 @@ def image_dls(
     yblock = MultiCategoryBlock(vocab=vocab) if multi else CategoryBlock(vocab=vocab)
     img_cls, get_x = PILImageBW if n_ch == 1 else PILImage, _ImageGetter(n_ch)
     if cache is None: cache = cache_fits(len(items), size, n_ch)
-    store = shared_store(('classify', size if isinstance(size, int) else tuple(size), n_ch), size, [(get_x, img_cls)]) if cache else None
+    store = shared_store(('classify', n_ch), size, [(get_x, img_cls)]) if cache else None
     if store is not None: get_x, kwargs = store.getter(0), {'num_workers': 0, **kwargs}  # in the main process, where the store lives
     dblock = DataBlock(blocks=(ImageBlock(cls=img_cls), yblock), get_x=get_x,
                        get_y=item_label, splitter=FixedSplitter([list(range(offs[i], offs[i+1])) for i in range(len(splits))]),
