@@ -108,14 +108,16 @@ def board(
     runs:pd.DataFrame, # `load_runs` of one dataset
     seeds:int=SEEDS, # The seeds each job is meant to have: the denominator of `seeds`
 )->pd.DataFrame:
-    "The leaderboard of one dataset: a row per job, each student's paired gain (mean ± sd over the seeds paired with the baseline, in points) and in how many of them it gained, the ensemble, seconds per epoch (its fastest seed's), where it ran, the baseline run it was paired with; sorted by the students' mean gain."
+    "The leaderboard of one dataset: a row per job, its teachers' mean test score, each student's paired gain (mean ± sd over the seeds paired with the baseline, in points) and in how many of them it gained, the ensemble, seconds per epoch (its fastest seed's), where it ran, the baseline run it was paired with; sorted by the students' mean gain."
     g = gains(runs)
     if g.empty: return pd.DataFrame()
-    students, rows = _students(runs), []
+    students, rows, m = _students(runs), [], metric_of(runs)
     for job, jg in g.groupby('job', sort=False):
         jr = runs[runs.job == job]
         paired = jg.dropna(subset=['gain'])
         d = dict(method=job, seeds=f"{jr.seed.nunique()}/{seeds}", paired=paired.seed.nunique() if BASELINE in set(g.job) else 0)
+        t = jr.loc[jr.member == 'teacher', m].dropna()
+        d['teacher'] = f"{100*t.mean():.2f}" if len(t) else ''
         for s in students:
             sg = paired[paired.member == s]
             d[s] = f"{100*jg[jg.member == s].score.mean():.2f}" if job == BASELINE else _pm(sg.gain)

@@ -208,6 +208,26 @@ def test_retrained_teachers_that_differ_are_refused(tmp_path, monkeypatch):
     with redirect_stdout(io.StringIO()): lb.run([j, kd])  # the same attempt compared again: one record, not two
     assert len(json.loads((tmp_path/j.out/'retrained.json').read_text())) == 1
 
+def test_own_teachers_takes_retrained_teachers_that_differ_as_a_second_set(tmp_path, monkeypatch):
+    "A machine that cannot repeat the committed teachers (another kind of CPU): --own-teachers takes its own, recorded as such, and the students alone train again beside them before any row learns from them; a refused attempt taken later, without training anything again."
+    import json
+    j = committed_teacher_job(tmp_path, monkeypatch, 0.8)  # a point below the committed 0.81: beyond TEACHER_TOL
+    base, kd = [[x for x in lb.jobs(['drive']) if x.name == n][0] for n in (lb.BASELINE, 'kd')]
+    (tmp_path/base.out).mkdir(parents=True)
+    (tmp_path/base.out/'results.csv').write_text('member,seed,dice,iou,train_s\n' + ''.join(f'teacher,{s},0.81,0.71,9\nunet_small,{s},0.77,0.62,9\n' for s in lb.SEEDS))
+    with redirect_stdout(io.StringIO()): lb.run([j, base, kd])  # without it: refused, nothing after it runs
+    assert not lb.teachers_ready('drive') and len((tmp_path/'started').read_text().splitlines()) == 1
+    out = io.StringIO()
+    with redirect_stdout(out): lb.main(['--run', '--only', 'drive', '--job', lb.BASELINE, '--job', 'kd', '--own-teachers'])
+    assert f'retrained {j.out}' in out.getvalue() and 'taken by --own-teachers' in out.getvalue() and lb.teachers_ready('drive'), out.getvalue()
+    started = (tmp_path/'started').read_text().splitlines()
+    assert len(started) == 4 and f'--out {j.out}/{lb.RERUN}' in started[1]  # kdml_train --resume: finished seeds are kept, nothing trains again
+    assert f'--out {base.out}/{lb.AGAIN}1' in started[2] and f'--out {kd.out}' in started[3]  # the students alone again first, then the row
+    rec = json.loads((tmp_path/j.out/'retrained.json').read_text())
+    assert len(rec) == 1 and rec[0]['taken'] and rec[0]['own'] and rec[0]['note'] == lb.OWN and rec[0]['seeds']['1']['max_abs_diff'] == pytest.approx(0.01)
+    with pytest.raises(SystemExit), redirect_stderr(io.StringIO()) as err: lb.main(['--dry-run', '--own-teachers'])
+    assert '--own-teachers is for --run' in err.getvalue()
+
 def test_a_baseline_is_trained_again_beside_retrained_teachers(tmp_path, monkeypatch):
     "Teachers retrained on a new machine: the students alone are trained again beside them, once, into independent/retrained1 (the rows that learn from those teachers are paired with it); beside the teachers of the machine that trained them, never."
     import csv, shutil

@@ -11,6 +11,10 @@ PneumoniaMNIST and BCCD detection, as plain `kdml_train` commands; plans them, e
     python tools/leaderboard.py --run --commit --only kvasir-seg --job kd_ml_online
                                                               # only these jobs (--job, repeatable): on a machine too slow
                                                               # to train the teachers again, the online jobs load none
+    python tools/leaderboard.py --run --commit --only kvasir-seg --own-teachers
+                                                              # teachers retrained here are not the committed ones
+                                                              # (beyond TEACHER_TOL: another kind of CPU): take them
+                                                              # as a second set, the students alone again beside them
     bash tools/device_run.sh experiments/leaderboard bash -c \\
       'python3 tools/leaderboard.py --lines | AT_ONCE=8 bash experiments/run_jobs.sh'
                                                               # a lent GPU: many at once (run_jobs.sh starts the jobs
@@ -28,7 +32,9 @@ and epochs as every method of that seed, which is what the paired comparison nee
 job's results but not its weights: when a job left to run loads them, `--run` trains the teachers again from the same
 command into `<teacher>/rerun/` and takes them only if every seed's test figures are the committed ones within `TEACHER_TOL` (a run repeats to the last bit
 on one machine, not on another), so that rows run before and after learned from the same teachers as nearly as a new
-machine allows; each attempt is recorded in `<teacher>/retrained.json`.
+machine allows; each attempt is recorded in `<teacher>/retrained.json`. `--run --own-teachers` takes them whatever they
+score: a second set of teachers, for a machine that cannot repeat the committed ones (a CPU of another kind); the rows that
+learn from them are paired with the students alone trained again beside them, and the board gives each row its teachers' score.
 Estimates: seconds per epoch measured on this 2-core CPU by earlier runs (`train_s` / epochs of the `results.json` of
 runs with the same data, networks, batch and options), else by `--probe`, else such a run at another image size scaled
 by the pixels; training time only (each seed's evaluation adds a little)."""
@@ -376,7 +382,8 @@ def plan_markdown(rows:list, checked:list|None=None)->str:
           "is not a result: it trains for one epoch after the teacher's own (`--teacher_epochs`), except on DRIVE, whose teachers "
           "were trained before that option and gave it the teacher's epochs. The students alone are the `independent` job, "
           "which loads the teacher like every method. Weights are not committed: a new machine trains the teachers again when a job left to run loads them (within "
-          f"{TEACHER_TOL:g} of their committed test figures) and then the students alone again into `independent/{AGAIN}<k>`, "
+          f"{TEACHER_TOL:g} of their committed test figures, or whatever they score with `--own-teachers`: a second set of "
+          f"teachers) and then the students alone again into `independent/{AGAIN}<k>`, "
           "since a run repeats to the last bit only on one machine; each row is paired with the students alone beside its own teachers.", "",
           "## Methods", "", "| job | method | " + ' | '.join(DATASETS) + " |", "|---|---|" + '---|' * len(DATASETS)]
     for m, spec in METHODS.items():
@@ -543,12 +550,16 @@ def _train_job(args:list, log:Path, seed_done=None)->int:
 
 def _stopped(rc:int)->bool: return rc < 0 or rc == 130  # killed or interrupted: whoever stopped it stops the loop too
 
-def retrain_teachers(j:Job, do_commit:bool=False)->str:
+OWN = ("taken by --own-teachers: not the committed teachers (beyond TEACHER_TOL) but a second set; the rows that learn from "
+       "them are paired with the students alone trained again beside them, and the board gives each row its teachers' score")
+
+def retrain_teachers(j:Job, do_commit:bool=False, own:bool=False)->str:
     """Train the teachers of teacher job `j` again, from its own command, into `j.out/rerun`: a new checkout has their results
     (committed) but not their weights (never committed). The weights are taken only if every seed's test figures are the
     committed ones within `TEACHER_TOL` (a run repeats exactly on one machine, not across machines), so that every row of
     the dataset learned from the same teachers as nearly as a new machine allows; each attempt is
-    recorded in `j.out/retrained.json` either way. 'ok', 'stopped' (kdml_train killed or interrupted), or why not."""
+    recorded in `j.out/retrained.json` either way. `own`: take them whatever they score (`OWN`), when every seed trained.
+    'ok', 'own' (taken beyond the tolerance), 'stopped' (kdml_train killed or interrupted), or why not."""
     rr = j.out/RERUN
     a = list(j.args); a[a.index('--out') + 1] = str(rr)
     cmd = shlex.join(['kdml_train', *a])
@@ -559,23 +570,27 @@ def retrain_teachers(j:Job, do_commit:bool=False)->str:
     if _stopped(rc): return 'stopped'
     old, new = teacher_scores(ROOT/j.out), teacher_scores(ROOT/rr)
     diff = compare_teachers({s: old[s] for s in j.seeds if s in old}, new)
-    ok = rc == 0 and all(d is not None and d <= TEACHER_TOL for d in diff.values()) and all((ROOT/rr/f'teacher_seed{s}.pth').is_file() for s in j.seeds)
+    trained = rc == 0 and all(d is not None for d in diff.values()) and all((ROOT/rr/f'teacher_seed{s}.pth').is_file() for s in j.seeds)
+    within = trained and all(d <= TEACHER_TOL for d in diff.values())
+    ok = within or (own and trained)
     env = json.loads((ROOT/rr/'results.json').read_text()).get('environment') if (ROOT/rr/'results.json').is_file() else None
     rec = ROOT/j.out/'retrained.json'
     log = json.loads(rec.read_text()) if rec.is_file() else []
     if log and log[-1]['command'] == cmd and log[-1]['environment'] == env: log.pop()  # the same attempt, compared again
     log.append(dict(date=time.strftime('%Y-%m-%d'), command=cmd, environment=env, exit=rc, tolerance=TEACHER_TOL,
-                    seeds={str(s): dict(committed=old.get(s), retrained=new.get(s), max_abs_diff=diff.get(s)) for s in j.seeds}, taken=ok))
+                    seeds={str(s): dict(committed=old.get(s), retrained=new.get(s), max_abs_diff=diff.get(s)) for s in j.seeds}, taken=ok,
+                    **({} if within or not ok else dict(own=True, note=OWN))))
     rec.write_text(json.dumps(log, indent=1))
     if ok:
         for s in j.seeds: shutil.move(str(ROOT/rr/f'teacher_seed{s}.pth'), str(ROOT/j.out/f'teacher_seed{s}.pth'))
     if do_commit: commit(j)
-    if ok: return 'ok'
+    if ok: return 'ok' if within else 'own'
     if rc: return f"kdml_train exited {rc} (log: {rr}.log)"
     worst = max((d for d in diff.values() if d is not None), default=None)
     return (f"the retrained teachers are not the committed ones: test figures differ by up to {worst:.3g} (> {TEACHER_TOL:g}; "
             f"per seed in {j.out}/retrained.json)" if worst is not None else f"no teacher figures to compare in {rr}/results.csv") + \
-           f": the rows finished so far learned from the committed teachers; to start {j.dataset} over with new ones, move {j.out.parent} away"
+           (": the rows finished so far learned from the committed teachers; --own-teachers takes these as a second set (the rows "
+            f"that learn from them paired with the students alone trained again beside them), or move {j.out.parent} away to start {j.dataset} over")
 
 AGAIN = 'retrained'  # the baseline job's subfolders `retrained1`, `retrained2`...: the students trained alone again beside teachers retrained on a new machine
 
@@ -605,8 +620,8 @@ def baseline_again(j:Job)->Job|None:
 
 STOP = OUT/'STOP'  # `touch` it to stop the loop after the job that is running (tests or benchmarks then have the CPU to themselves)
 
-def run(js:list, do_commit:bool=False)->int:
-    "Run the jobs one at a time, teachers first, each with --resume (an interrupted seed continues from its last epoch); finished jobs are skipped; the loop pauses before a job while `STOP` exists. 0 if all finished."
+def run(js:list, do_commit:bool=False, own:bool=False)->int:
+    "Run the jobs one at a time, teachers first, each with --resume (an interrupted seed continues from its last epoch); finished jobs are skipped; the loop pauses before a job while `STOP` exists; `own`: take teachers retrained here whatever they score (`retrain_teachers`). 0 if all finished."
     order = [j for j in js if j.kind == 'teacher'] + [j for j in js if j.kind != 'teacher']
     for j in order:
         if finished(j):
@@ -625,12 +640,12 @@ def run(js:list, do_commit:bool=False)->int:
             break
         t0 = time.time()
         if j.kind == 'teacher' and set(j.seeds) <= seeds_done(j.out):  # a new checkout: results committed, weights not
-            why = retrain_teachers(j, do_commit)
+            why = retrain_teachers(j, do_commit, own)
             if why == 'stopped':
                 print(f"stopped  {j.out}/{RERUN} after {(time.time() - t0)/3600:.2f} h: its finished seeds and last checkpoint are kept: --run continues it", flush=True)
                 break
-            print(f"{'retrained' if why == 'ok' else 'BLOCKED '} {j.out} after {(time.time() - t0)/3600:.2f} h" +
-                  ('' if why == 'ok' else f": {why}"), flush=True)
+            print(f"{'retrained' if why in ('ok', 'own') else 'BLOCKED '} {j.out} after {(time.time() - t0)/3600:.2f} h" +
+                  ('' if why == 'ok' else f" ({OWN})" if why == 'own' else f": {why}"), flush=True)
             continue
         (ROOT/j.out).parent.mkdir(parents=True, exist_ok=True)
         print(f"start    {j.out}  {time.strftime('%Y-%m-%d %H:%M:%S')}\n    {j.command}", flush=True)
@@ -739,6 +754,8 @@ def main(argv=None)->int:
     p.add_argument('--plan', default=None, help='where --dry-run writes the plan (default: experiments/leaderboard/plan.md, and '
                                                  'not at all with --only, which would leave out the other datasets)')
     p.add_argument('--no-check', action='store_true', help="--dry-run: skip kdml_train's request check of every command")
+    p.add_argument('--own-teachers', action='store_true', help="--run: take teachers retrained here even when their test figures are "
+                   "not the committed ones (beyond TEACHER_TOL: a CPU of another kind), as a second set of teachers")
     p.add_argument('--commit', action='store_true', help="--run: commit each seed's results and figures as it finishes (a job's finished seeds outlive a session that ends mid-job)")
     p.add_argument('--subset', type=int, default=256, help='--probe: items (or images) of the timed epoch (default: %(default)s)')
     a = p.parse_args(argv)
@@ -749,7 +766,8 @@ def main(argv=None)->int:
         js = [j for j in js if j.name in a.job or (j.kind == 'teacher' and j.dataset in named)]
         if not js: p.error(f"no job {', '.join(a.job)} on {', '.join(a.only or DATASETS)}: --dry-run lists each dataset's jobs")
     if a.lines: print(lines(js)); return 0
-    if a.run: return run(js, a.commit)
+    if a.own_teachers and not a.run: p.error('--own-teachers is for --run: it decides which teachers the jobs that run learn from')
+    if a.run: return run(js, a.commit, a.own_teachers)
     runs = measured_runs()
     if a.probe:  # by default the datasets with a kind of job that no run measured
         probe(a.only or [n for n in DATASETS if any(estimate(n, k, runs, {}).how != 'measured' for k in KINDS)], a.subset)
