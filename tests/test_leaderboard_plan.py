@@ -225,8 +225,9 @@ def test_own_teachers_takes_retrained_teachers_that_differ_as_a_second_set(tmp_p
     assert f'--out {base.out}/{lb.AGAIN}1' in started[2] and f'--out {kd.out}' in started[3]  # the students alone again first, then the row
     rec = json.loads((tmp_path/j.out/'retrained.json').read_text())
     assert len(rec) == 1 and rec[0]['taken'] and rec[0]['own'] and rec[0]['note'] == lb.OWN and rec[0]['seeds']['1']['max_abs_diff'] == pytest.approx(0.01)
-    with pytest.raises(SystemExit), redirect_stderr(io.StringIO()) as err: lb.main(['--dry-run', '--own-teachers'])
-    assert '--own-teachers is for --run' in err.getvalue()
+    for other in ('--dry-run', '--lines'):
+        with pytest.raises(SystemExit), redirect_stderr(io.StringIO()) as err: lb.main([other, '--own-teachers'])
+        assert '--own-teachers is for --run' in err.getvalue()
 
 def test_a_baseline_is_trained_again_beside_retrained_teachers(tmp_path, monkeypatch):
     "Teachers retrained on a new machine: the students alone are trained again beside them, once, into independent/retrained1 (the rows that learn from those teachers are paired with it); beside the teachers of the machine that trained them, never."

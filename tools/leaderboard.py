@@ -765,8 +765,8 @@ def main(argv=None)->int:
         named = {j.dataset for j in js if j.name in a.job and j.loads_teacher}  # their teacher jobs come too: --run skips them once the weights are here
         js = [j for j in js if j.name in a.job or (j.kind == 'teacher' and j.dataset in named)]
         if not js: p.error(f"no job {', '.join(a.job)} on {', '.join(a.only or DATASETS)}: --dry-run lists each dataset's jobs")
-    if a.lines: print(lines(js)); return 0
     if a.own_teachers and not a.run: p.error('--own-teachers is for --run: it decides which teachers the jobs that run learn from')
+    if a.lines: print(lines(js)); return 0
     if a.run: return run(js, a.commit, a.own_teachers)
     runs = measured_runs()
     if a.probe:  # by default the datasets with a kind of job that no run measured
