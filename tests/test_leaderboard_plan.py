@@ -209,8 +209,8 @@ def test_retrained_teachers_that_differ_are_refused(tmp_path, monkeypatch):
     assert len(json.loads((tmp_path/j.out/'retrained.json').read_text())) == 1
 
 def test_own_teachers_takes_retrained_teachers_that_differ_as_a_second_set(tmp_path, monkeypatch):
-    "A machine that cannot repeat the committed teachers (another kind of CPU): --own-teachers takes its own, recorded as such, and the students alone train again beside them before any row learns from them; a refused attempt taken later, without training anything again."
-    import json
+    "A machine that cannot repeat the committed teachers (another kind of CPU): --own-teachers takes its own, recorded as such, and the students alone train again beside them before any row learns from them; a refused attempt taken later, without training anything again. The plan lists that run of the students alone while it is left."
+    import json, shutil
     j = committed_teacher_job(tmp_path, monkeypatch, 0.8)  # a point below the committed 0.81: beyond TEACHER_TOL
     base, kd = [[x for x in lb.jobs(['drive']) if x.name == n][0] for n in (lb.BASELINE, 'kd')]
     (tmp_path/base.out).mkdir(parents=True)
@@ -225,6 +225,9 @@ def test_own_teachers_takes_retrained_teachers_that_differ_as_a_second_set(tmp_p
     assert f'--out {base.out}/{lb.AGAIN}1' in started[2] and f'--out {kd.out}' in started[3]  # the students alone again first, then the row
     rec = json.loads((tmp_path/j.out/'retrained.json').read_text())
     assert len(rec) == 1 and rec[0]['taken'] and rec[0]['own'] and rec[0]['note'] == lb.OWN and rec[0]['seeds']['1']['max_abs_diff'] == pytest.approx(0.01)
+    shutil.rmtree(tmp_path/base.out/f'{lb.AGAIN}1')  # as the loop left it between the teachers taken and the students alone again
+    rows = {x.job.name: x for x in lb.plan([j, base, kd], [], {})}
+    assert list(rows) == [lb.TEACHER, lb.BASELINE, f'{lb.BASELINE}/{lb.AGAIN}1', 'kd'] and rows[f'{lb.BASELINE}/{lb.AGAIN}1'].standing == 'to run: seeds 0,1,2'
     for other in ('--dry-run', '--lines'):
         with pytest.raises(SystemExit), redirect_stderr(io.StringIO()) as err: lb.main([other, '--own-teachers'])
         assert '--own-teachers is for --run' in err.getvalue()
@@ -338,6 +341,13 @@ def test_what_is_left_to_run(tmp_path, monkeypatch):
     (tmp_path/t.out).mkdir(parents=True)
     (tmp_path/t.out/'results.csv').write_text('member,seed,dice\n' + ''.join(f'teacher,{s},0.8\n' for s in lb.SEEDS))
     assert (lb.Row.of(t, e).standing, lb.Row.of(t, e).done) == ('to run: teacher weights (every seed again)', False)
+    (tmp_path/t.out/lb.RERUN).mkdir()  # a retraining stopped after its first seed (a session's end): the others are left
+    (tmp_path/t.out/lb.RERUN/'results.csv').write_text('member,seed,dice\nteacher,0,0.8\n')
+    part = lb.Row.of(t, e)
+    assert (part.standing, part.left, part.done) == (f'to run: teacher weights (seeds 1,2 again; the others retrained in {lb.RERUN}/)', 10*t.epochs*2, False)
+    (tmp_path/t.out/lb.RERUN/'results.csv').write_text('member,seed,dice\n' + ''.join(f'teacher,{s},0.8\n' for s in lb.SEEDS))
+    assert lb.Row.of(t, e).left == 0 and '--own-teachers' in lb.Row.of(t, e).standing  # retrained, not taken: nothing to train, a choice to make
+    import shutil; shutil.rmtree(tmp_path/t.out/lb.RERUN)
     rows = [row(), lb.Row.of(t, e)]
     h = (300 + (ht := 10*t.epochs*len(t.seeds)))/3600  # both jobs; left: the teachers' weights, which --run trains again for every seed
     assert lb.totals(rows) == [('drive', 2, h, 0, 1, ht/3600), ('total', 2, h, 0, 1, ht/3600)]

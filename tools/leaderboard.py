@@ -308,28 +308,39 @@ class Row(NamedTuple):
     s: float|None # CPU seconds for all its seeds (None: not estimated)
     todo: tuple # The seeds without results yet (a seed halfway through, resumed from its checkpoint, counts whole)
     done: bool # Every seed has results (and, for a teacher job whose teachers a job left to run loads, the weights are here)
+    again: tuple|None = None # A teacher job with results but not weights (a new checkout): the seeds still to train again in `rerun/`; else None
 
     @classmethod
     def of(cls, j:Job, e:Estimate, needed:bool=True):
         "The row of job `j`; `needed`: whether a job left to run loads its teachers (a teacher job's only)."
         done = seeds_done(j.out)
-        return cls(j, e, None if e.s is None else e.s * j.epochs * len(j.seeds), tuple(s for s in j.seeds if s not in done), settled(j, done, needed))
+        todo, ok = tuple(s for s in j.seeds if s not in done), settled(j, done, needed)
+        again = tuple(s for s in j.seeds if s not in seeds_done(j.out/RERUN)) if j.kind == 'teacher' and not todo and not ok else None
+        return cls(j, e, None if e.s is None else e.s * j.epochs * len(j.seeds), todo, ok, again)
 
     @property
     def left(self)->float|None:
-        "CPU seconds it still needs; 0 once done. A teacher job with results but not weights (a new checkout) trains every seed again."
-        return 0. if self.done else None if self.s is None else self.s * (len(self.todo) or len(self.job.seeds)) / len(self.job.seeds)
+        "CPU seconds it still needs; 0 once done. A teacher job with results but not weights (a new checkout) trains again the seeds `rerun/` lacks."
+        n = len(self.todo) if self.again is None else len(self.again)
+        return 0. if self.done else None if self.s is None else self.s * n / len(self.job.seeds)
 
     @property
     def standing(self)->str:
         "'done', or the seeds still to run."
         if self.done: return 'done' if self.job.kind != 'teacher' or teachers_ready(self.job.dataset) else 'done (weights not here: no job left loads them)'
-        if not self.todo: return 'to run: teacher weights (every seed again)'
+        if self.again is not None:
+            if len(self.again) == len(self.job.seeds): return 'to run: teacher weights (every seed again)'
+            if self.again: return f"to run: teacher weights (seed{'s' if len(self.again) > 1 else ''} {','.join(map(str, self.again))} again; the others retrained in {RERUN}/)"
+            return f"to run: nothing to train; retrained in {RERUN}/ and not taken ({TEACHER}/retrained.json): --run takes them within TEACHER_TOL, --own-teachers whatever they score"
         return f"to run: seed{'s' if len(self.todo) > 1 else ''} {','.join(map(str, self.todo))}"
 
 def plan(js:list, runs:list, probes:dict)->list:
-    "A `Row` for every job."
-    return [Row.of(j, estimate(j.dataset, j.kind, runs, probes), j.kind != 'teacher' or teachers_needed(j, js)) for j in js]
+    "A `Row` for every job, and one for the students alone trained again beside retrained teachers, when `--run` would (`baseline_again`)."
+    rows = []
+    for j in js:
+        rows.append(Row.of(j, e := estimate(j.dataset, j.kind, runs, probes), j.kind != 'teacher' or teachers_needed(j, js)))
+        if j.name == BASELINE and j.loads_teacher and finished(j) and (k := baseline_again(j)) is not None: rows.append(Row.of(k, e))
+    return rows
 
 def totals(rows:list)->list:
     "`(name, jobs, CPU h, jobs not estimated, jobs left, CPU h left)` per dataset, then for them all ('total')."
