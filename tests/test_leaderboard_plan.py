@@ -85,6 +85,22 @@ def test_dry_run_prints_every_job_and_a_total(tmp_path):
     md = plan.read_text()
     assert all(f'`{j.command}`' in md for j in js) and '| total |' in md
 
+def test_estimates_are_for_this_kind_of_cpu():
+    "A kind of CPU (its vector instructions, as rows record them) trains at its own speed: the seeds that ran on this machine's kind are the estimate where there are any; elsewhere all seeds, times the ratio the dataset's board jobs measured between this kind and the others (seeds that record no CPU count as others')."
+    board = lambda job, s, caps, kind: dict(args={}, kind=kind, path=lb.OUT/'kvasir-seg'/job, s=s, caps=caps)
+    runs = [board('teacher', [60., 70., 65.], [None, None, 'AVX512'], 'offline+teacher'),
+            board(f'teacher/{lb.RERUN}', [120.], ['AVX2'], 'offline+teacher'),
+            board('kd', [50., 54., 58.], [None]*3, 'offline'), board('kd_ml_online', [170., 180.], ['AVX2']*2, 'online')]
+    t, kd, on = (lb.estimate('kvasir-seg', k, runs, {}, here='AVX2') for k in ('teacher', 'offline', 'online'))
+    assert (t.s, t.source, on.s) == (120., f"median of 1 seed on AVX2 of {lb.OUT}/kvasir-seg/teacher/{lb.RERUN}", 175.)  # its own seeds only
+    assert lb.cpu_ratio('kvasir-seg', runs, 'AVX2') == pytest.approx(120/65)  # teachers: the only kind that ran on both
+    assert kd.s == pytest.approx(54*120/65) and 'times 1.85: this AVX2 CPU' in kd.source
+    assert [lb.estimate('kvasir-seg', k, runs, {}, here='AVX512').s for k in ('teacher', 'offline')] == [65., pytest.approx(54*65/70)]  # others: 60, 70 (not recorded) and 120
+    assert [lb.estimate('kvasir-seg', k, runs, {}, here=None).s for k in ('teacher', 'offline', 'online')] == [pytest.approx(67.5), 54., 175.]  # any CPU: every seed
+    assert lb.cpu_ratio('kvasir-seg', runs[2:], 'AVX2') is None and lb.estimate('kvasir-seg', 'offline', runs[2:], {}, here='AVX2').s == 54.  # nothing ran on both
+    mr = [r for r in lb.measured_runs() if r['caps'] and any(r['caps'])]  # rows that record their CPU, read from the result files
+    assert mr and all(len(r['caps']) == len(r['s']) and set(r['caps']) <= {None, 'AVX2', 'AVX512', 'DEFAULT', 'AVX512_BF16'} for r in mr)
+
 def test_measured_seconds_come_from_result_files():
     "Where an earlier run on this CPU trained the same networks on the same data with the same options, its train_s per epoch is the estimate (Kvasir-SEG's channels-last offline runs of the experiments; this board's own runs come first, see below)."
     e = lb.estimate('kvasir-seg', 'offline', [r for r in lb.measured_runs() if lb.board_kind(r) is None], {})
@@ -319,7 +335,7 @@ def test_board_jobs_estimate_their_own_kind():
     def per_epoch(job):
         j = json.loads((lb.ROOT/lb.OUT/'kvasir-seg'/job/'results.json').read_text()); a = lb.parse(j['command'])
         return {r['seed']: r['train_s'] / (a['epochs'] + (a.get('teacher_epochs') or 0)) for r in j['rows']}
-    t = lb.estimate('kvasir-seg', 'teacher', runs, {})
+    t = lb.estimate('kvasir-seg', 'teacher', runs, {}, here=None)  # any CPU (the machine's own kind: see below)
     mine = ['teacher'] + [f'teacher/{lb.RERUN}'] * (lb.ROOT/lb.OUT/'kvasir-seg'/'teacher'/lb.RERUN/'results.json').is_file()  # teachers retrained here count too (never committed)
     assert t.how == 'board' and t.s == pytest.approx(statistics.median([v for job in mine for v in per_epoch(job).values()]))
     assert 60 < t.s < 80  # 30 teacher epochs and 1 of the lone student in about 2,000 s a seed, not 2,000 s an epoch

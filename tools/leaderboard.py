@@ -215,7 +215,7 @@ def run_kind(a:dict)->str:
     return styles + ('offline' if a.get('teacher_weights') else 'offline+teacher')
 
 def measured_runs(root:Path=ROOT/'experiments')->list:
-    "Every run under `root` with CPU timings: its arguments, kind, folder, and seconds per epoch of each seed (`train_s` / epochs)."
+    "Every run under `root` with CPU timings: its arguments, kind, folder, seconds per epoch of each seed (`train_s` / epochs) and the vector instructions of the CPU each seed ran on (`caps`: its row's, else the run's; None: not recorded)."
     res = []
     for f in sorted(root.glob('**/results.json')):
         try: j = json.loads(f.read_text())
@@ -224,10 +224,34 @@ def measured_runs(root:Path=ROOT/'experiments')->list:
         if not rows: continue
         a = parse(j['command']) if 'args' not in j else dict(j['args'])
         epochs = a['epochs'] + (a.get('teacher_epochs') or 0)  # a teacher trained alone first (--teacher_epochs) counts its epochs too
-        secs = {}
-        for r in rows: secs.setdefault(r['seed'], r['train_s'] / epochs)
-        res.append(dict(args=a, kind=run_kind(a), path=f.parent.relative_to(ROOT), s=list(secs.values())))
+        secs, caps = {}, {}
+        for r in rows:
+            secs.setdefault(r['seed'], r['train_s'] / epochs)
+            caps.setdefault(r['seed'], r.get('cpu_capability') or (j.get('environment') or {}).get('cpu_capability'))
+        res.append(dict(args=a, kind=run_kind(a), path=f.parent.relative_to(ROOT), s=list(secs.values()), caps=list(caps.values())))
     return res
+
+def this_cpu()->str:
+    "The vector instructions PyTorch's kernels use on this machine (AVX2, AVX512...), as `results.json` records them."
+    import torch
+    return torch.backends.cpu.get_cpu_capability()
+
+def _seconds(rs:list, here:str|None)->tuple:
+    "Seconds per epoch of the seeds of runs `rs`: those that ran on this kind of CPU (`here`) if any did, else all; and whether they are this kind's."
+    mine = [s for r in rs for s, c in zip(r['s'], r.get('caps') or [None]*len(r['s'])) if here is not None and c == here]
+    return (mine, True) if mine else ([s for r in rs for s in r['s']], False)
+
+def cpu_ratio(name:str, runs:list, here:str|None)->float|None:
+    """How many times the seconds of the other CPUs' runs this kind of CPU (`here`) takes on dataset `name`: over the kinds of
+    board job that ran there both on it and on others, the median of the ratio of their medians; None where no kind did.
+    Seeds that record no CPU count as others' (the runs before rows recorded it)."""
+    rs = [r for r in runs if board_kind(r) and Path(r['path']).parts[len(OUT.parts)] == name]
+    ratios = []
+    for k in KINDS:
+        ss = [(s, c) for r in rs if board_kind(r) == k for s, c in zip(r['s'], r.get('caps') or [None]*len(r['s']))]
+        a, b = [s for s, c in ss if here is not None and c == here], [s for s, c in ss if here is None or c != here]
+        if a and b: ratios.append(statistics.median(a) / statistics.median(b))
+    return statistics.median(ratios) if ratios else None
 
 def _same(a:dict, d:Dataset)->str|None:
     "'exact' if run arguments `a` train `d`'s networks on its data with its batch, options and size; 'size' if only the size differs; else None."
@@ -260,21 +284,27 @@ def board_kind(r:dict)->str|None:
     if parts[len(OUT.parts) + 1] == TEACHER: return 'teacher'
     return r['kind'] if r['kind'] in KINDS else None
 
-def estimate(name:str, kind:str, runs:list, probes:dict)->Estimate:
-    "Seconds per epoch of a job of `kind` on dataset `name`: the median over the seeds of this board's jobs of that kind already run, else of measured runs of the same setting, else a probe of it, else runs at another size scaled by the pixels."
+def estimate(name:str, kind:str, runs:list, probes:dict, here:str|None='this')->Estimate:
+    """Seconds per epoch of a job of `kind` on dataset `name`: the median over the seeds of this board's jobs of that kind already run, else of measured runs of the same setting, else a probe of it, else runs at another size scaled by the pixels.
+    `here`: the kind of CPU to estimate for ('this': this machine's, `this_cpu`; None: any): of the board's and the measured runs, the seeds
+    that ran on it if any did; else all of them, times `cpu_ratio` where the dataset's board jobs measured one."""
     d = DATASETS[name]
+    here = this_cpu() if here == 'this' else here
+    def of(rs, how):
+        ss, mine = _seconds(rs, here)
+        k = None if mine else cpu_ratio(name, runs, here)
+        rs = [r for r in rs if here in (r.get('caps') or [])] if mine else rs  # the runs the seeds are from
+        said = f"median of {len(ss)} seed{'s' if len(ss) > 1 else ''}{f' on {here}' if mine else ''} of {', '.join(str(r['path']) for r in rs)}"
+        if k is None: return Estimate(statistics.median(ss), how, said)
+        return Estimate(statistics.median(ss) * k, how, f"{said}, times {k:.2f}: this {here} CPU against the others on {name}'s board jobs that ran on both")
     own = [r for r in runs if board_kind(r) == kind and Path(r['path']).parts[len(OUT.parts)] == name]
-    if own:
-        ss = [s for r in own for s in r['s']]
-        return Estimate(statistics.median(ss), 'board', f"median of {len(ss)} seed{'s' if len(ss) > 1 else ''} of {', '.join(str(r['path']) for r in own)}")
+    if own: return of(own, 'board')
     def pick(match:str):
         for tier in PROXIES[kind]:
             rs = [r for r in runs if r['kind'] in tier and _same(r['args'], d) == match]
             if rs: return rs
     rs = pick('exact')
-    if rs:
-        ss = [s for r in rs for s in r['s']]
-        return Estimate(statistics.median(ss), 'measured', f"median of {len(ss)} seed{'s' if len(ss) > 1 else ''} of {', '.join(str(r['path']) for r in rs)}")
+    if rs: return of(rs, 'measured')
     p = probes.get(name, {}).get(kind)
     if p and p.get('setting') == setting(name):
         two = (f", {p['train_s_big']:.1f} s on --subset {p['subset_big']} ({p['batches_big'][0]}+{p['batches_big'][1]}): the difference scaled to "
@@ -362,7 +392,7 @@ def print_plan(rows:list, checked:list|None=None):
             j, spe = x.job, '?' if x.est.s is None else f'{x.est.s:,.0f}'
             print(f"{j.name:<14} seeds {','.join(map(str, j.seeds))}  {len(j.seeds)} x {j.epochs} epochs x {spe} s/epoch ({x.est.how}) = {hours(x.s)} h"
                   f"  [{x.standing}]  -> {j.out}/\n    {j.command}")
-    print("\nEstimated CPU time (this 2-core machine, one job at a time; training only), all of it and what is left to run:")
+    print(f"\nEstimated CPU time (this 2-core machine, {this_cpu()} kernels, one job at a time; training only), all of it and what is left to run:")
     for name, n, h, n_unk, todo, h_left in totals(rows):
         print(f"  {name:<15} {n:>3} jobs  {h:8.1f} h   left: {todo:>2} jobs {h_left:6.1f} h" + (f"  ({h_left/24:.1f} days)" if name == 'total' else '')
               + (f"  (+ {n_unk} jobs not estimated{': --probe' if name != 'total' else ''})" if n_unk else ''))
@@ -408,7 +438,7 @@ def plan_markdown(rows:list, checked:list|None=None)->str:
         j = x.job
         L.append(f"| {j.dataset} | {j.name} | {','.join(map(str, j.seeds))} | {j.epochs} | {'?' if x.est.s is None else f'{x.est.s:,.0f}'} | "
                  f"{x.est.how} | {hours(x.s)} | {x.standing} | `{j.command}` |")
-    L += ["", "## Totals (CPU, one job at a time, training only)", "", "| dataset | jobs | CPU h | not estimated | jobs left | CPU h left |",
+    L += ["", f"## Totals (this CPU, {this_cpu()} kernels, one job at a time, training only)", "", "| dataset | jobs | CPU h | not estimated | jobs left | CPU h left |",
           "|---|---|---|---|---|---|"]
     L += [f"| {name} | {n} | {h:.1f} | {n_unk} | {todo} | {h_left:.1f} |" for name, n, h, n_unk, todo, h_left in totals(rows)]
     L += ["", "## Where the seconds per epoch come from", "",
@@ -421,7 +451,10 @@ def plan_markdown(rows:list, checked:list|None=None)->str:
           "difference, the cost of the extra batches, scaled to a full epoch's (a validation batch a third of a training "
           "one), so that what a run pays once cancels out (a probe of one subset, older, scales its whole time and errs "
           "high). `scaled`: such runs "
-          "at another image size, times the ratio of the pixels. The runs ran on a shared machine: read the figures as "
+          "at another image size, times the ratio of the pixels. Of the `board` and `measured` runs, the seeds that ran on "
+          f"this machine's kind of CPU ({this_cpu()}: the vector instructions PyTorch's kernels use, which each result row "
+          "records) where any did; else all of them, times how much longer this kind took than the others on the dataset's "
+          "board jobs that ran on both (`cpu_ratio`; rows that record no CPU count as others'). The runs ran on a shared machine: read the figures as "
           "orders of magnitude.", "", "| dataset | kind of job | s/epoch | from | source |", "|---|---|---|---|---|"]
     seen = {}
     for x in rows: seen.setdefault((x.job.dataset, x.job.kind), x.est)
