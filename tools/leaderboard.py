@@ -237,19 +237,21 @@ def this_cpu()->str:
     return torch.backends.cpu.get_cpu_capability()
 
 def _seconds(rs:list, here:str|None)->tuple:
-    "Seconds per epoch of the seeds of runs `rs`: those that ran on this kind of CPU (`here`) if any did, else all; and whether they are this kind's."
-    mine = [s for r in rs for s, c in zip(r['s'], r.get('caps') or [None]*len(r['s'])) if here is not None and c == here]
-    return (mine, True) if mine else ([s for r in rs for s in r['s']], False)
+    "The seeds of runs `rs` that ran on this kind of CPU (`here`) if any did, else all: their seconds per epoch, the runs they are from, and whether they are this kind's."
+    mine = [r for r in rs if here is not None and here in r['caps']]
+    if not mine: return [s for r in rs for s in r['s']], rs, False
+    return [s for r in mine for s, c in zip(r['s'], r['caps']) if c == here], mine, True
 
 def cpu_ratio(name:str, runs:list, here:str|None)->float|None:
     """How many times the seconds of the other CPUs' runs this kind of CPU (`here`) takes on dataset `name`: over the kinds of
     board job that ran there both on it and on others, the median of the ratio of their medians; None where no kind did.
     Seeds that record no CPU count as others' (the runs before rows recorded it)."""
+    if here is None: return None
     rs = [r for r in runs if board_kind(r) and Path(r['path']).parts[len(OUT.parts)] == name]
     ratios = []
     for k in KINDS:
-        ss = [(s, c) for r in rs if board_kind(r) == k for s, c in zip(r['s'], r.get('caps') or [None]*len(r['s']))]
-        a, b = [s for s, c in ss if here is not None and c == here], [s for s, c in ss if here is None or c != here]
+        ss = [(s, c == here) for r in rs if board_kind(r) == k for s, c in zip(r['s'], r['caps'])]
+        a, b = [s for s, m in ss if m], [s for s, m in ss if not m]
         if a and b: ratios.append(statistics.median(a) / statistics.median(b))
     return statistics.median(ratios) if ratios else None
 
@@ -291,9 +293,8 @@ def estimate(name:str, kind:str, runs:list, probes:dict, here:str|None='this')->
     d = DATASETS[name]
     here = this_cpu() if here == 'this' else here
     def of(rs, how):
-        ss, mine = _seconds(rs, here)
+        ss, rs, mine = _seconds(rs, here)
         k = None if mine else cpu_ratio(name, runs, here)
-        rs = [r for r in rs if here in (r.get('caps') or [])] if mine else rs  # the runs the seeds are from
         said = f"median of {len(ss)} seed{'s' if len(ss) > 1 else ''}{f' on {here}' if mine else ''} of {', '.join(str(r['path']) for r in rs)}"
         if k is None: return Estimate(statistics.median(ss), how, said)
         return Estimate(statistics.median(ss) * k, how, f"{said}, times {k:.2f}: this {here} CPU against the others on {name}'s board jobs that ran on both")
