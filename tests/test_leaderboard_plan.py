@@ -80,7 +80,9 @@ def test_dry_run_prints_every_job_and_a_total(tmp_path):
     assert rc == 0
     assert all(j.command in out and f'{j.out}/' in out for j in js)
     total = next(l for l in out.splitlines() if l.strip().startswith('total'))
-    assert f'{len(js)} jobs' in total and ' h ' in total
+    again = [k for j in js if j.name == lb.BASELINE and j.loads_teacher and lb.finished(j) and (k := lb.baseline_again(j)) is not None]
+    assert f'{len(js) + len(again)} jobs' in total and ' h ' in total  # and the students alone again beside teachers retrained here, while they train
+    assert all(k.command in out for k in again)
     assert all(f"  {ds}" in out for ds in DATASETS)
     md = plan.read_text()
     assert all(f'`{j.command}`' in md for j in js) and '| total |' in md
@@ -338,7 +340,7 @@ def test_board_jobs_estimate_their_own_kind():
     t = lb.estimate('kvasir-seg', 'teacher', runs, {}, here=None)  # any CPU (the machine's own kind: see below)
     mine = ['teacher'] + [f'teacher/{lb.RERUN}'] * (lb.ROOT/lb.OUT/'kvasir-seg'/'teacher'/lb.RERUN/'results.json').is_file()  # teachers retrained here count too (never committed)
     assert t.how == 'board' and t.s == pytest.approx(statistics.median([v for job in mine for v in per_epoch(job).values()]))
-    assert 60 < t.s < 80  # 30 teacher epochs and 1 of the lone student in about 2,000 s a seed, not 2,000 s an epoch
+    assert 50 < t.s < 200  # 30 teacher epochs and 1 of the lone student in 2,000 to 4,500 s a seed (AVX512, AVX2 here), not that an epoch
     assert lb.estimate('kvasir-seg', 'teacher', [r for r in runs if lb.board_kind(r) is None], {}).how == 'measured'  # the experiments' runs, as before
 
 def test_what_is_left_to_run(tmp_path, monkeypatch):
