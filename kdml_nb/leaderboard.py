@@ -171,10 +171,16 @@ CLAIMS = [  # (claim, the jobs that each should win, the job they should beat, t
 ENSEMBLE_CLAIM = ("the students' ensemble beats each student (ISBI 2022)", ['kd_ml', 'kd_ml_online', 'styles_mse', 'styles_online'])
 
 def _diff(g:pd.DataFrame, a:str, b:str)->pd.Series:
-    "Per student and seed: job `a`'s score minus job `b`'s, in points (seeds both have)."
-    p = g[g.member != 'ensemble'].pivot_table(index=['member', 'seed'], columns='job', values='score')
+    "Per student and seed: job `a`'s score minus job `b`'s, in points (seeds both have); where the two are paired with different runs of the students alone (teachers retrained on another machine), `a`'s paired gain minus `b`'s."
+    s = g[g.member != 'ensemble']
+    p, gn = (s.pivot_table(index=['member', 'seed'], columns='job', values=v) for v in ('score', 'gain'))
     if a not in p or b not in p: return pd.Series(dtype=float)
-    return (100*(p[a] - p[b])).dropna()
+    d = 100*(p[a] - p[b])
+    if a in gn and b in gn:
+        base = s.pivot_table(index=['member', 'seed'], columns='job', values='baseline', aggfunc='first')[[a, b]].reindex(d.index)
+        other = base[a].notna() & base[b].notna() & (base[a] != base[b])
+        d = d.mask(other, (gn[a] - gn[b]).reindex(d.index))
+    return d.dropna()
 
 def _verdict(
     d:pd.Series, # Paired differences in points, indexed by (member, seed) or by seed
