@@ -212,6 +212,7 @@ def test_a_new_checkout_retrains_its_teachers_and_takes_them_if_they_match(tmp_p
     assert len(started) == 2 and f'--out {j.out}/{lb.RERUN}' in started[0] and '--resume' in started[0] and f'--out {kd.out}' in started[1]
     rec = json.loads((tmp_path/j.out/'retrained.json').read_text())
     assert len(rec) == 1 and rec[0]['taken'] and rec[0]['seeds']['0']['max_abs_diff'] == pytest.approx(0.0012) and rec[0]['seeds']['0']['committed']['dice'] == 0.81
+    assert rec[0]['seeds']['2']['train_s'] == 7  # the seconds each seed took on this machine
 
 def test_retrained_teachers_that_differ_are_refused(tmp_path, monkeypatch):
     "Teachers that score otherwise than the committed ones are not taken: the dataset's offline jobs wait rather than pair rows across two sets of teachers."

@@ -603,7 +603,7 @@ def retrain_teachers(j:Job, do_commit:bool=False, own:bool=False)->str:
     (committed) but not their weights (never committed). The weights are taken only if every seed's test figures are the
     committed ones within `TEACHER_TOL` (a run repeats exactly on one machine, not across machines), so that every row of
     the dataset learned from the same teachers as nearly as a new machine allows; each attempt is
-    recorded in `j.out/retrained.json` either way. `own`: take them whatever they score (`OWN`), when every seed trained.
+    recorded in `j.out/retrained.json` either way (the figures of both, and the seconds each seed took here). `own`: take them whatever they score (`OWN`), when every seed trained.
     'ok', 'own' (taken beyond the tolerance), 'stopped' (kdml_train killed or interrupted), or why not."""
     rr = j.out/RERUN
     a = list(j.args); a[a.index('--out') + 1] = str(rr)
@@ -619,11 +619,12 @@ def retrain_teachers(j:Job, do_commit:bool=False, own:bool=False)->str:
     within = trained and all(d <= TEACHER_TOL for d in diff.values())
     ok = within or (own and trained)
     env = json.loads((ROOT/rr/'results.json').read_text()).get('environment') if (ROOT/rr/'results.json').is_file() else None
+    secs = {int(r['seed']): float(r['train_s']) for r in result_rows(rr) if r.get('member') == 'teacher' and r.get('train_s')}  # seconds a seed took here
     rec = ROOT/j.out/'retrained.json'
     log = json.loads(rec.read_text()) if rec.is_file() else []
     if log and log[-1]['command'] == cmd and log[-1]['environment'] == env: log.pop()  # the same attempt, compared again
     log.append(dict(date=time.strftime('%Y-%m-%d'), command=cmd, environment=env, exit=rc, tolerance=TEACHER_TOL,
-                    seeds={str(s): dict(committed=old.get(s), retrained=new.get(s), max_abs_diff=diff.get(s)) for s in j.seeds}, taken=ok,
+                    seeds={str(s): dict(committed=old.get(s), retrained=new.get(s), max_abs_diff=diff.get(s), train_s=secs.get(s)) for s in j.seeds}, taken=ok,
                     **({} if within or not ok else dict(own=True, note=OWN))))
     rec.write_text(json.dumps(log, indent=1))
     if ok:
