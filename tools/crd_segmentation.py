@@ -1,7 +1,8 @@
 """CRD on a segmentation student, measured: why the leaderboard's DRIVE students trained with CRD mark no vessel.
 U-Net tiny trained from scratch on DRIVE tiles against the leaderboard's seed-0 teacher, with cross-entropy alone and
 with cross-entropy + w * CRD for several weights w (what each run records: `tools/relation_probe.py`, of which this is
-the DRIVE and CRD case, the same code, checked to the same figures on Kvasir-SEG). Writes
+the DRIVE and CRD case; when it replaced this tool's own code, the two gave the same figures for 3 steps of CRD on
+Kvasir-SEG's images, the DRIVE teacher's weights not being on that machine). Writes
 experiments/leaderboard/drive/crd_segmentation.json. Needs the teacher that `python tools/leaderboard.py --run --only drive`
 trains (its weights are not committed).
 

@@ -13,7 +13,7 @@ Prints, and writes to experiments/leaderboard/<data>/<loss>_segmentation.json. N
 
 DRIVE's CRD probe, `tools/crd_segmentation.py`, is this with `--data drive --loss crd --weights 1,0.1,0.01`.
 """
-import argparse, json, random, sys
+import argparse, hashlib, json, random, sys
 from pathlib import Path
 from types import SimpleNamespace
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
@@ -41,13 +41,13 @@ def run(w:float, steps:int, dls, teacher, loss:str='crd', student:str='unet_tiny
     torch.manual_seed(0)
     dls.train.rng = random.Random(0)  # fastai reseeds its shuffle from this generator: every run sees the same batches
     s = make_model(student, c_in=3)
-    maps = {}
-    hs = [m.get_submodule(LAYER).register_forward_hook(lambda mod, i, o, k=k: maps.__setitem__(k, o)) for k, m in (('s', s), ('t', teacher))]
     torch.manual_seed(0)
     mem = CRDMemory(channels(s), channels(teacher), len(dls.train_ds)) if loss == 'crd' else None  # the board's other CRD defaults
     params = list(s.parameters())
-    opt = torch.optim.Adam(params + (list(mem.parameters()) if mem else []), 3e-3)
+    opt = torch.optim.Adam(params + (list(mem.parameters()) if mem else []), 3e-3)  # plain Adam at a constant rate: not the board's one-cycle schedule
     fg = dls.codes[1]
+    maps = {}
+    hs = [m.get_submodule(LAYER).register_forward_hook(lambda mod, i, o, k=k: maps.__setitem__(k, o)) for k, m in (('s', s), ('t', teacher))]
     dl, it, rows = dls.train, iter(dls.train), []
     i = 0
     try:
@@ -107,6 +107,8 @@ def main(argv=None, prog:str='relation_probe', defaults:dict|None=None):
     a = p.parse_args(argv)
     try: ws = [float(x) for x in a.weights.split(',')]
     except ValueError: sys.exit(f"{prog}: --weights {a.weights!r} is not a list of numbers: pass e.g. --weights 1,0.1.")
+    try: make_model(a.student, c_in=3).get_submodule(LAYER)
+    except (ValueError, AttributeError): sys.exit(f"{prog}: --student {a.student!r} is not a U-Net of kdml_nb.models: pass unet, unet_small or unet_tiny (the probe reads their {LAYER!r} map).")
     teacher_file = teacher_path(a.data)
     if not teacher_file.exists(): sys.exit(f"{prog}: {teacher_file.relative_to(ROOT)} is missing: run python tools/leaderboard.py --run --only {a.data} first.")
     torch.set_num_threads(1)
@@ -124,7 +126,8 @@ def main(argv=None, prog:str='relation_probe', defaults:dict|None=None):
     given = {k: getattr(a, k) for k in d if getattr(a, k) != d[k]}
     cmd = f'python tools/{prog}.py' + ''.join(f' --{k} {v}' for k, v in given.items())
     out = out_path(a.data, a.loss)
-    out.write_text(json.dumps(dict(command=cmd, teacher=str(teacher_file.relative_to(ROOT)), student=a.student, layer=LAYER, runs=res), indent=1))
+    sha = hashlib.sha256(teacher_file.read_bytes()).hexdigest()  # which teacher: its weights are not committed, and a new machine trains others
+    out.write_text(json.dumps(dict(command=cmd, teacher=str(teacher_file.relative_to(ROOT)), teacher_sha256=sha, student=a.student, layer=LAYER, runs=res), indent=1))
     print(f"written: {out.relative_to(ROOT)}")
 
 if __name__ == '__main__': main()
