@@ -300,6 +300,7 @@ def check_request(
     box_kd:float=0., # Detection: weight of box distillation
     feat_bg:float=1., # Detection: weight of the feature locations away from objects
     teacher_weights:str|None=None, # With `offline`: a trained teacher's weights
+    kept:list=(), # Seeds whose results a resumed run keeps: they load no teacher, so need no `teacher_weights`
     split_seed:int|None=None, # Seed of the drawn splits alone
     label_delim:str|None=None, # CSV data: the delimiter of multiple labels
     flip:str|None=None, # Own folders and tables: flips of the training images, 'h', 'hv' or 'none' (`FLIPS`); None: 'h'
@@ -334,7 +335,8 @@ def check_request(
     r.pred_losses = f"its prediction losses: {_either(preds)}" if preds else "it has no prediction flow"
     _refuse(RULES, r)
     if teacher_weights:
-        for s in seeds: _teacher_file(teacher_weights, s)
+        for s in seeds:
+            if s not in kept: _teacher_file(teacher_weights, s)
     _check_data(task, data, split_seed)
     if TEACHER in r.params:  # the teacher's temperature: --T, or T= in --kd_params, or else its loss's own (DIST's 1, KD's 4)
         T = r.params[TEACHER].get('T', loss_params(kd_loss).get('T') if req['T'] is None else req['T'])
@@ -952,7 +954,10 @@ class _FolderLock:
         if self.fd is not None: os.close(self.fd); self.fd = None
         if self.created and self.path.is_dir() and not any(self.path.iterdir()): self.path.rmdir()
 
-def plan_run(a:dict)->tuple:
+def plan_run(
+    a:dict, # `kdml_train`'s arguments
+    kept:list=(), # Seeds a resumed run keeps (`check_request`'s `kept`)
+)->tuple:
     "`(request, seeds, run_seed options, arguments)` of `kdml_train`'s arguments `a`, checked, with each task's defaults filled in; a one-line `ValueError` otherwise."
     if a['offline'] and a['online']: raise ValueError("give --online or --offline, not both.")
     if a['bf16'] and a['fp16']: raise ValueError("give --bf16 or --fp16, not both.")
@@ -962,7 +967,7 @@ def plan_run(a:dict)->tuple:
     if a['task'] not in TASKS: raise ValueError(f"unknown task {a['task']!r}: use classify, segment or detect.")
     a = {**a, **{k: a[k] or v for k,v in TASK_DEFAULTS[a['task']].items()}}
     req = check_request(a['task'], a['data'], a['method'], a['teacher'], _names(a['students']), offline=a['offline'], epochs=a['epochs'],
-                        seeds=seeds, box_kd=a['box_kd'], feat_bg=a['feat_bg'], teacher_weights=a['teacher_weights'], split_seed=a['split_seed'],
+                        seeds=seeds, box_kd=a['box_kd'], feat_bg=a['feat_bg'], teacher_weights=a['teacher_weights'], kept=kept, split_seed=a['split_seed'],
                         label_delim=a['label_delim'], flip=a['flip'], **{k: a[k] for k in _FLOW_OPTIONS})
     req['teacher_epochs'] = teacher_epochs
     opts = dict(epochs=a['epochs'], bs=a['bs'], lr=a['lr'], size=a['size'], subset=a['subset'], skip_bad=a['skip_bad'],
@@ -1061,7 +1066,7 @@ def kdml_train(
     skip_bad:store_true=False, # Folders and CSVs: skip unreadable or truncated images, and say how many (default: stop, naming the file)
     label_delim:str=None, # CSV data: labels joined by this delimiter (e.g. ';') make a multi-label task (sigmoid loss, KD per label)
     flip:str=None, # Your own folders and tables: flips of the training images, h (left-right, the default), hv (also up-down: microscopy, histology) or none (X-rays: a mirrored chest is another anatomy)
-    resume:store_true=False, # Continue the run in --out: finished seeds are kept, the unfinished one continues from its last epoch (options not given are the run's)
+    resume:store_true=False, # Continue the run in --out: finished seeds are kept (their teachers' weights need not be there), the unfinished one continues from its last epoch (options not given are the run's)
     overwrite:store_true=False, # Replace the results of a run already in --out (default: refuse)
     out:str='runs/kdml', # Output folder
 ):
@@ -1076,7 +1081,8 @@ def kdml_train(
         if rec is not None:
             defaults = {k: p.default for k,p in inspect.signature(kdml_train).parameters.items()}
             args, command = resumed_args(args, rec['args'], defaults), rec['command']
-        req, seed_list, opts, args = plan_run(args)
+        kept = set(pd.read_csv(outp/'results.csv').seed) if rec is not None and (outp/'results.csv').exists() else set()  # finished seeds: no teacher to load
+        req, seed_list, opts, args = plan_run(args, kept)
         if not resume and not overwrite:
             if (outp/'results.csv').exists():
                 raise ValueError(f"{outp} already holds a run's results.csv: give another --out, --resume to finish its seeds, or --overwrite to replace it.")

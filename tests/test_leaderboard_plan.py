@@ -179,7 +179,7 @@ def test_teachers_train_longer_than_their_students():
         assert (t['teacher_epochs'], t['epochs']) == ((d.teacher_epochs, 1) if d.rider_epochs else (None, d.teacher_epochs)), ds
 
 def committed_teacher_job(tmp_path, monkeypatch, dice:float):
-    "DRIVE's teacher job as a new checkout has it: results committed (teacher dice 0.81 each seed), no weights; and a kdml_train that trains teachers scoring `dice`."
+    "DRIVE's teacher job as a new checkout has it: results committed (teacher dice 0.81 each seed), no weights; and a kdml_train that trains teachers scoring `dice`, for the seeds it is given."
     import csv, sys
     monkeypatch.setattr(lb, 'ROOT', tmp_path)
     j = lb.jobs(['drive'])[0]
@@ -193,7 +193,7 @@ def committed_teacher_job(tmp_path, monkeypatch, dice:float):
     fake.write_text(f"#!{sys.executable}\nimport sys, csv\nfrom pathlib import Path\na = sys.argv[1:]\nout = Path(a[a.index('--out') + 1])\n"
                     f"open('{tmp_path}/started', 'a').write(' '.join(a) + '\\n')\nout.mkdir(parents=True, exist_ok=True)\n"
                     f"w = csv.writer(open(out/'results.csv', 'w', newline='')); w.writerow(['member', 'seed', 'dice', 'iou', 'train_s'])\n"
-                    f"for s in {list(lb.SEEDS)}:\n    w.writerow(['teacher', s, {dice}, {dice} - 0.1, 7]); (out/f'teacher_seed{{s}}.pth').write_text('w')\n"
+                    f"for s in map(int, a[a.index('--seeds') + 1].split(',')):\n    w.writerow(['teacher', s, {dice}, {dice} - 0.1, 7]); (out/f'teacher_seed{{s}}.pth').write_text('w')\n"
                     f"(out/'results.json').write_text('{{\"environment\": {{\"device\": \"cpu\"}}}}')\n")
     fake.chmod(0o755)
     monkeypatch.setenv('KDML_TRAIN', str(fake))
@@ -273,6 +273,31 @@ def test_a_baseline_is_trained_again_beside_retrained_teachers(tmp_path, monkeyp
     shutil.rmtree(tmp_path/base.out/f'{lb.AGAIN}1'); (tmp_path/j.out/'retrained.json').unlink()
     (tmp_path/'started').unlink()
     with redirect_stdout(io.StringIO()): lb.run([base])  # the teachers are the ones the baseline learned beside
+    assert not (tmp_path/'started').exists()
+
+def test_a_new_checkout_retrains_only_the_teachers_left_to_load(tmp_path, monkeypatch):
+    "The jobs left to run have only seed 2 left: a new checkout trains only seed 2's teacher again (kdml_train --resume loads no teacher for a finished seed), compares and records that seed alone, and, for teachers that differ, trains the students alone again in that seed alone."
+    import csv, json
+    j = committed_teacher_job(tmp_path, monkeypatch, 0.8)  # a point off the committed 0.81: taken only with --own-teachers
+    base, kd = [[x for x in lb.jobs(['drive']) if x.name == n][0] for n in (lb.BASELINE, 'kd')]
+    for k, seeds in ((base, lb.SEEDS), (kd, (0, 1))):  # the baseline finished beside the committed teachers; kd has seed 2 left
+        (tmp_path/k.out).mkdir(parents=True)
+        with open(tmp_path/k.out/'results.csv', 'w', newline='') as f:
+            w = csv.writer(f); w.writerow(['member', 'seed', 'dice', 'iou', 'train_s'])
+            for s in seeds: w.writerows([['teacher', s, 0.81, 0.71, 9], ['unet_small', s, 0.77, 0.62, 9]])
+    assert (lb.seeds_left(kd), lb.teacher_seeds(j, [j, base, kd]), lb.teacher_seeds(j, [j, base])) == ((2,), (2,), ())
+    assert lb.plan([j, base, kd], [], {})[0].standing == 'to run: teacher weights (seed 2 again; no job left loads the others)'
+    out = io.StringIO()
+    with redirect_stdout(out): assert lb.run([j, base, kd], own=True) == 0, out.getvalue()
+    started = (tmp_path/'started').read_text().splitlines()
+    assert len(started) == 3 and f'--out {j.out}/{lb.RERUN}' in started[0] and '--seeds 2 ' in started[0], started
+    assert f'--out {base.out}/{lb.AGAIN}1' in started[1] and '--seeds 2 ' in started[1] and f'--out {kd.out}' in started[2]
+    assert lb.teachers_ready('drive', [2]) and not lb.teachers_ready('drive', [0]) and not lb.finished(j) and lb.finished(j, (2,))
+    rec = json.loads((tmp_path/j.out/'retrained.json').read_text())
+    assert len(rec) == 1 and rec[0]['taken'] and rec[0]['own'] and list(rec[0]['seeds']) == ['2'] and rec[0]['seeds']['2']['max_abs_diff'] == pytest.approx(0.01)
+    assert lb.plan([j, base, kd], [], {})[0].standing == 'done (weights of seed 2 here; the others not here: no job left loads them)'
+    (tmp_path/'started').unlink()
+    with redirect_stdout(io.StringIO()): assert lb.run([j, base, kd], own=True) == 0  # nothing left: nothing trains again
     assert not (tmp_path/'started').exists()
 
 def test_each_seed_is_committed_as_it_finishes(tmp_path, monkeypatch):
@@ -362,7 +387,7 @@ def test_what_is_left_to_run(tmp_path, monkeypatch):
     (tmp_path/t.out/lb.RERUN).mkdir()  # a retraining stopped after its first seed (a session's end): the others are left
     (tmp_path/t.out/lb.RERUN/'results.csv').write_text('member,seed,dice\nteacher,0,0.8\n')
     part = lb.Row.of(t, e)
-    assert (part.standing, part.left, part.done) == (f'to run: teacher weights (seeds 1,2 again; the others retrained in {lb.RERUN}/)', 10*t.epochs*2, False)
+    assert (part.standing, part.left, part.done) == (f'to run: teacher weights (seeds 1,2 again; seed 0 retrained in {lb.RERUN}/)', 10*t.epochs*2, False)
     (tmp_path/t.out/lb.RERUN/'results.csv').write_text('member,seed,dice\n' + ''.join(f'teacher,{s},0.8\n' for s in lb.SEEDS))
     assert lb.Row.of(t, e).left == 0 and '--own-teachers' in lb.Row.of(t, e).standing  # retrained, not taken: nothing to train, a choice to make
     import shutil; shutil.rmtree(tmp_path/t.out/lb.RERUN)

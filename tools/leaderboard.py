@@ -30,7 +30,8 @@ git). The teacher job of a dataset trains one teacher per seed alone (`--method 
 same teacher, and the students trained alone (`independent`) are an offline job too: the same initial weights, batches
 and epochs as every method of that seed, which is what the paired comparison needs. A new checkout has the teacher
 job's results but not its weights: when a job left to run loads them, `--run` trains the teachers again from the same
-command into `<teacher>/rerun/` and takes them only if every seed's test figures are the committed ones within `TEACHER_TOL` (a run repeats to the last bit
+command into `<teacher>/rerun/`, only the seeds the jobs left have still to run (`teacher_seeds`: a resumed run loads no
+teacher for a finished seed), and takes them only if every such seed's test figures are the committed ones within `TEACHER_TOL` (a run repeats to the last bit
 on one machine, not on another), so that rows run before and after learned from the same teachers as nearly as a new
 machine allows; each attempt is recorded in `<teacher>/retrained.json`. `--run --own-teachers` takes them whatever they
 score: a second set of teachers, for a machine that cannot repeat the committed ones (a CPU of another kind); the rows that
@@ -340,14 +341,15 @@ class Row(NamedTuple):
     todo: tuple # The seeds without results yet (a seed halfway through, resumed from its checkpoint, counts whole)
     done: bool # Every seed has results (and, for a teacher job whose teachers a job left to run loads, the weights are here)
     again: tuple|None = None # A teacher job with results but not weights (a new checkout): the seeds still to train again in `rerun/`; else None
+    needed: tuple = SEEDS # A teacher job's: the seeds whose teachers a job left to run loads (`teacher_seeds`)
 
     @classmethod
-    def of(cls, j:Job, e:Estimate, needed:bool=True):
-        "The row of job `j`; `needed`: whether a job left to run loads its teachers (a teacher job's only)."
+    def of(cls, j:Job, e:Estimate, needed=SEEDS):
+        "The row of job `j`; `needed`: the seeds whose teachers a job left to run loads (a teacher job's only)."
         done = seeds_done(j.out)
         todo, ok = tuple(s for s in j.seeds if s not in done), settled(j, done, needed)
-        again = tuple(s for s in j.seeds if s not in seeds_done(j.out/RERUN)) if j.kind == 'teacher' and not todo and not ok else None
-        return cls(j, e, None if e.s is None else e.s * j.epochs * len(j.seeds), todo, ok, again)
+        again = tuple(s for s in needed if s not in seeds_done(j.out/RERUN)) if j.kind == 'teacher' and not todo and not ok else None
+        return cls(j, e, None if e.s is None else e.s * j.epochs * len(j.seeds), todo, ok, again, tuple(needed))
 
     @property
     def left(self)->float|None:
@@ -358,10 +360,16 @@ class Row(NamedTuple):
     @property
     def standing(self)->str:
         "'done', or the seeds still to run."
-        if self.done: return 'done' if self.job.kind != 'teacher' or teachers_ready(self.job.dataset) else 'done (weights not here: no job left loads them)'
+        if self.done:
+            if self.job.kind != 'teacher' or teachers_ready(self.job.dataset): return 'done'
+            here = [s for s in self.job.seeds if teachers_ready(self.job.dataset, [s])]
+            return f"done (weights {'of seed' + ('s ' if len(here) > 1 else ' ') + ','.join(map(str, here)) + ' here; the others ' if here else ''}not here: no job left loads them)"
         if self.again is not None:
             if len(self.again) == len(self.job.seeds): return 'to run: teacher weights (every seed again)'
-            if self.again: return f"to run: teacher weights (seed{'s' if len(self.again) > 1 else ''} {','.join(map(str, self.again))} again; the others retrained in {RERUN}/)"
+            n = lambda ss: f"seed{'s' if len(ss) > 1 else ''} {','.join(map(str, ss))}"
+            rest = [s for s in self.needed if s not in self.again]
+            if self.again: return (f"to run: teacher weights ({n(self.again)} again" + (f"; {n(rest)} retrained in {RERUN}/" if rest else '') +
+                                   (f"; no job left loads the others" if len(self.needed) < len(self.job.seeds) else '') + ')')
             return f"to run: nothing to train; retrained in {RERUN}/ and not taken ({TEACHER}/retrained.json): --run takes them within TEACHER_TOL, --own-teachers whatever they score"
         return f"to run: seed{'s' if len(self.todo) > 1 else ''} {','.join(map(str, self.todo))}"
 
@@ -369,7 +377,7 @@ def plan(js:list, runs:list, probes:dict)->list:
     "A `Row` for every job, and one for the students alone trained again beside retrained teachers, when `--run` would (`baseline_again`)."
     rows = []
     for j in js:
-        rows.append(Row.of(j, e := estimate(j.dataset, j.kind, runs, probes), j.kind != 'teacher' or teachers_needed(j, js)))
+        rows.append(Row.of(j, e := estimate(j.dataset, j.kind, runs, probes), teacher_seeds(j, js) if j.kind == 'teacher' else SEEDS))
         if j.name == BASELINE and j.loads_teacher and finished(j) and (k := baseline_again(j)) is not None: rows.append(Row.of(k, e))
     return rows
 
@@ -488,26 +496,36 @@ def seeds_done(out:Path)->set:
     "The seeds of which `out/results.csv` holds results."
     return {int(r['seed']) for r in result_rows(out)}
 
-def teachers_ready(name:str)->bool:
-    "Whether the teacher job of dataset `name` has saved a teacher for every seed."
-    return all((ROOT/OUT/name/TEACHER/f'teacher_seed{s}.pth').is_file() for s in SEEDS)
+def teachers_ready(name:str, seeds=SEEDS)->bool:
+    "Whether the teacher job of dataset `name` has saved a teacher for each of `seeds` (every seed by default)."
+    return all((ROOT/OUT/name/TEACHER/f'teacher_seed{s}.pth').is_file() for s in seeds)
+
+def seeds_left(j:Job)->tuple:
+    "The seeds of job `j` without results yet (a seed halfway through, resumed from its checkpoint, counts whole)."
+    done = seeds_done(j.out)
+    return tuple(s for s in j.seeds if s not in done)
+
+def teacher_seeds(j:Job, js:list)->tuple:
+    """The seeds whose teachers of teacher job `j`'s dataset the jobs of `js` still to run load: the seeds those jobs have
+    left (`kdml_train --resume` loads no teacher for a finished seed). A new checkout trains only these teachers again."""
+    return tuple(sorted({s for k in js if k.dataset == j.dataset and k.loads_teacher for s in seeds_left(k)}))
 
 def teachers_needed(j:Job, js:list)->bool:
     "Whether a job of `js` still to run loads the teachers of teacher job `j`'s dataset: a new checkout trains them again only then."
-    return any(k.dataset == j.dataset and k.loads_teacher and not finished(k) for k in js)
+    return bool(teacher_seeds(j, js))
 
-def settled(j:Job, done:set, needed:bool=True)->bool:
-    "The one rule of what is left: job `j`, with results for the seeds `done`, needs nothing more once every seed has results and, for a teacher job whose weights a job left to run loads (`needed`), the weights are here."
-    return set(j.seeds) <= done and (j.kind != 'teacher' or not needed or teachers_ready(j.dataset))
+def settled(j:Job, done:set, needed=SEEDS)->bool:
+    "The one rule of what is left: job `j`, with results for the seeds `done`, needs nothing more once every seed has results and, for a teacher job, the weights of the seeds `needed` (those the jobs left to run load, `teacher_seeds`) are here."
+    return set(j.seeds) <= done and (j.kind != 'teacher' or teachers_ready(j.dataset, needed))
 
-def finished(j:Job)->bool:
-    "Whether job `j` has results for all its seeds (and, for a teacher job, the teachers' weights)."
-    return settled(j, seeds_done(j.out))
+def finished(j:Job, needed=SEEDS)->bool:
+    "Whether job `j` has results for all its seeds (and, for a teacher job, the weights of the teachers of the seeds `needed`: every seed by default)."
+    return settled(j, seeds_done(j.out), needed)
 
 def unneeded(j:Job, js:list)->bool:
-    "Whether `j` is a teacher job with results for all its seeds, not its weights, which no job of `js` left to run loads: nothing to do."
+    "Whether `j` is a teacher job with results for all its seeds, not all its weights, which no job of `js` left to run loads: nothing to do."
     done = seeds_done(j.out)  # read once: every seed's results, the weights missing, and no job left needs them
-    return j.kind == 'teacher' and settled(j, done, needed=False) and not settled(j, done) and not teachers_needed(j, js)
+    return j.kind == 'teacher' and settled(j, done, needed=()) and not settled(j, done) and not teachers_needed(j, js)
 
 def kdml_train_exe()->list:
     "How to call kdml_train: $KDML_TRAIN (as run_jobs.sh reads it), else the console script beside this Python."
@@ -598,15 +616,16 @@ def _stopped(rc:int)->bool: return rc < 0 or rc == 130  # killed or interrupted:
 OWN = ("taken by --own-teachers: not the committed teachers (beyond TEACHER_TOL) but a second set; the rows that learn from "
        "them are paired with the students alone trained again beside them, and the board gives each row its teachers' score")
 
-def retrain_teachers(j:Job, do_commit:bool=False, own:bool=False)->str:
+def retrain_teachers(j:Job, do_commit:bool=False, own:bool=False, seeds=None)->str:
     """Train the teachers of teacher job `j` again, from its own command, into `j.out/rerun`: a new checkout has their results
     (committed) but not their weights (never committed). The weights are taken only if every seed's test figures are the
     committed ones within `TEACHER_TOL` (a run repeats exactly on one machine, not across machines), so that every row of
     the dataset learned from the same teachers as nearly as a new machine allows; each attempt is
     recorded in `j.out/retrained.json` either way (the figures of both, and the seconds each seed took here). `own`: take them whatever they score (`OWN`), when every seed trained.
+    `seeds`: only these seeds' teachers (`teacher_seeds`: those the jobs left to run load; None: every seed of `j`).
     'ok', 'own' (taken beyond the tolerance), 'stopped' (kdml_train killed or interrupted), or why not."""
-    rr = j.out/RERUN
-    a = list(j.args); a[a.index('--out') + 1] = str(rr)
+    rr, seeds = j.out/RERUN, tuple(j.seeds if seeds is None else seeds)
+    a = list(j.args); a[a.index('--out') + 1] = str(rr); a[a.index('--seeds') + 1] = ','.join(map(str, seeds))
     cmd = shlex.join(['kdml_train', *a])
     (ROOT/rr).mkdir(parents=True, exist_ok=True)
     print(f"retrain  {j.out}: its results are committed but not its teachers' weights; training them again into {rr}  "
@@ -614,8 +633,8 @@ def retrain_teachers(j:Job, do_commit:bool=False, own:bool=False)->str:
     rc = _train_job(a, ROOT/f'{rr}.log')
     if _stopped(rc): return 'stopped'
     old, new = teacher_scores(ROOT/j.out), teacher_scores(ROOT/rr)
-    diff = compare_teachers({s: old[s] for s in j.seeds if s in old}, new)
-    trained = rc == 0 and all(d is not None for d in diff.values()) and all((ROOT/rr/f'teacher_seed{s}.pth').is_file() for s in j.seeds)
+    diff = compare_teachers({s: old[s] for s in seeds if s in old}, new)
+    trained = rc == 0 and all(d is not None for d in diff.values()) and all((ROOT/rr/f'teacher_seed{s}.pth').is_file() for s in seeds)
     within = trained and all(d <= TEACHER_TOL for d in diff.values())
     ok = within or (own and trained)
     env = json.loads((ROOT/rr/'results.json').read_text()).get('environment') if (ROOT/rr/'results.json').is_file() else None
@@ -624,11 +643,11 @@ def retrain_teachers(j:Job, do_commit:bool=False, own:bool=False)->str:
     log = json.loads(rec.read_text()) if rec.is_file() else []
     if log and log[-1]['command'] == cmd and log[-1]['environment'] == env: log.pop()  # the same attempt, compared again
     log.append(dict(date=time.strftime('%Y-%m-%d'), command=cmd, environment=env, exit=rc, tolerance=TEACHER_TOL,
-                    seeds={str(s): dict(committed=old.get(s), retrained=new.get(s), max_abs_diff=diff.get(s), train_s=secs.get(s)) for s in j.seeds}, taken=ok,
+                    seeds={str(s): dict(committed=old.get(s), retrained=new.get(s), max_abs_diff=diff.get(s), train_s=secs.get(s)) for s in seeds}, taken=ok,
                     **({} if within or not ok else dict(own=True, note=OWN))))
     rec.write_text(json.dumps(log, indent=1))
     if ok:
-        for s in j.seeds: shutil.move(str(ROOT/rr/f'teacher_seed{s}.pth'), str(ROOT/j.out/f'teacher_seed{s}.pth'))
+        for s in seeds: shutil.move(str(ROOT/rr/f'teacher_seed{s}.pth'), str(ROOT/j.out/f'teacher_seed{s}.pth'))
     if do_commit: commit(j)
     if ok: return 'ok' if within else 'own'
     if rc: return f"kdml_train exited {rc} (log: {rr}.log)"
@@ -651,17 +670,20 @@ def baseline_again(j:Job)->Job|None:
     attempt `retrained.json` took) and no run of the baseline learned beside them, the job that trains the baseline again
     into `j.out/retrained<k>` (or continues one it started); else None. The students alone do not learn from the teacher, but a
     run repeats to the last bit only on one machine: rows that learned from retrained teachers are paired with the students
-    trained alone on their machine (`kdml_nb.leaderboard.gains` matches the teacher's test scores)."""
+    trained alone on their machine (`kdml_nb.leaderboard.gains` matches the teacher's test scores). Only the seeds retrained
+    (`teacher_seeds`: a new checkout trains again only the teachers that the jobs left to run load) are compared, and trained again."""
     rec = ROOT/OUT/j.dataset/TEACHER/'retrained.json'
     taken = [a for a in (json.loads(rec.read_text()) if rec.is_file() else []) if a.get('taken')]
-    if not taken or not teachers_ready(j.dataset): return None
-    now = {int(s): v['retrained'] for s, v in taken[-1]['seeds'].items() if v.get('retrained')}
-    if same_teachers(now, teacher_scores(ROOT/j.out)): return None
+    now = {int(s): v['retrained'] for s, v in taken[-1]['seeds'].items() if v.get('retrained')} if taken else {}
+    if not now or not teachers_ready(j.dataset, now): return None
+    of = lambda p: {s: v for s, v in teacher_scores(p).items() if s in now}  # the teachers a run learned beside, in the seeds retrained
+    if same_teachers(now, of(ROOT/j.out)): return None
     again = sorted((p for p in (ROOT/j.out).glob(f'{AGAIN}*') if p.is_dir()), key=lambda p: p.name)
-    mine = [p for p in again if not teacher_scores(p) or same_teachers(now, teacher_scores(p))]  # started beside these teachers, or nothing finished yet
+    mine = [p for p in again if not of(p) or same_teachers(now, of(p))]  # started beside these teachers, or nothing finished yet in their seeds
     out = (OUT/j.dataset/j.name/mine[0].name) if mine else OUT/j.dataset/j.name/f'{AGAIN}{len(again) + 1}'
-    a = list(j.args); a[a.index('--out') + 1] = str(out)
-    k = j._replace(name=f'{j.name}/{out.name}', args=tuple(a))
+    seeds = tuple(sorted(now))
+    a = list(j.args); a[a.index('--out') + 1] = str(out); a[a.index('--seeds') + 1] = ','.join(map(str, seeds))
+    k = j._replace(name=f'{j.name}/{out.name}', args=tuple(a), seeds=seeds)
     return None if finished(k) else k
 
 STOP = OUT/'STOP'  # `touch` it to stop the loop after the job that is running (tests or benchmarks then have the CPU to themselves)
@@ -670,23 +692,24 @@ def run(js:list, do_commit:bool=False, own:bool=False)->int:
     "Run the jobs one at a time, teachers first, each with --resume (an interrupted seed continues from its last epoch); finished jobs are skipped; the loop pauses before a job while `STOP` exists; `own`: take teachers retrained here whatever they score (`retrain_teachers`). 0 if all finished."
     order = [j for j in js if j.kind == 'teacher'] + [j for j in js if j.kind != 'teacher']
     for j in order:
-        if finished(j):
-            print(f"done     {j.out}", flush=True)
+        need = teacher_seeds(j, js) if j.kind == 'teacher' else SEEDS  # a teacher job: the seeds whose teachers the jobs left load
+        if finished(j, need):  # a teacher job: the weights of the seeds the jobs left load are here (or none is needed)
+            gone = [s for s in j.seeds if not teachers_ready(j.dataset, [s])] if j.kind == 'teacher' else []
+            print(f"done     {j.out}" + (f": the teachers' weights of seed{'s' if len(gone) > 1 else ''} {','.join(map(str, gone))} are not here, "
+                                         "and no job left to run loads them" if gone else ''), flush=True)
             if do_commit and uncommitted(j): commit(j)  # finished by a loop that stopped before committing it
             again = baseline_again(j) if j.name == BASELINE and j.loads_teacher else None
             if again is None: continue
             print(f"again    {j.out}: the teachers were retrained on this machine; the students alone again beside them, into {again.out}", flush=True)
             j = again
-        if unneeded(j, js):
-            print(f"done     {j.out}: its teachers' weights are not here, and no job left to run loads them", flush=True); continue
-        if j.loads_teacher and not teachers_ready(j.dataset):
+        if j.loads_teacher and not teachers_ready(j.dataset, seeds_left(j)):
             print(f"waiting  {j.out}: the teachers of {j.dataset} are not trained", flush=True); continue
         if (ROOT/STOP).exists():  # a pause between jobs: the running one finishes and is committed, the next does not start
             print(f"paused   before {j.out}: {STOP} exists; delete it and --run goes on", flush=True)
             break
         t0 = time.time()
         if j.kind == 'teacher' and set(j.seeds) <= seeds_done(j.out):  # a new checkout: results committed, weights not
-            why = retrain_teachers(j, do_commit, own)
+            why = retrain_teachers(j, do_commit, own, need)
             if why == 'stopped':
                 print(f"stopped  {j.out}/{RERUN} after {(time.time() - t0)/3600:.2f} h: its finished seeds and last checkpoint are kept: --run continues it", flush=True)
                 break
