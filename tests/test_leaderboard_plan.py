@@ -190,11 +190,13 @@ def committed_teacher_job(tmp_path, monkeypatch, dice:float):
             for s in lb.SEEDS: w.writerows([['teacher', s, d, d - 0.1, 100 + s], ['unet_tiny', s, 0.79, 0.65, 100 + s]])
     write(tmp_path/j.out, 0.81)
     fake = tmp_path/'kdml_train'
-    fake.write_text(f"#!{sys.executable}\nimport sys, csv\nfrom pathlib import Path\na = sys.argv[1:]\nout = Path(a[a.index('--out') + 1])\n"
+    fake.write_text(f"#!{sys.executable}\nimport sys, csv, json\nfrom pathlib import Path\na = sys.argv[1:]\nout = Path(a[a.index('--out') + 1])\n"
                     f"open('{tmp_path}/started', 'a').write(' '.join(a) + '\\n')\nout.mkdir(parents=True, exist_ok=True)\n"
+                    # as kdml_train --resume does: a run started with other --seeds is refused
+                    f"if (out/'results.json').is_file() and json.loads((out/'results.json').read_text())['args']['seeds'] != a[a.index('--seeds') + 1]: sys.exit(2)\n"
                     f"w = csv.writer(open(out/'results.csv', 'w', newline='')); w.writerow(['member', 'seed', 'dice', 'iou', 'train_s'])\n"
                     f"for s in map(int, a[a.index('--seeds') + 1].split(',')):\n    w.writerow(['teacher', s, {dice}, {dice} - 0.1, 7]); (out/f'teacher_seed{{s}}.pth').write_text('w')\n"
-                    f"(out/'results.json').write_text('{{\"environment\": {{\"device\": \"cpu\"}}}}')\n")
+                    f"(out/'results.json').write_text(json.dumps(dict(environment=dict(device='cpu'), args=dict(seeds=a[a.index('--seeds') + 1]), command='kdml_train ' + ' '.join(a))))\n")
     fake.chmod(0o755)
     monkeypatch.setenv('KDML_TRAIN', str(fake))
     return j
@@ -208,7 +210,8 @@ def test_a_new_checkout_retrains_its_teachers_and_takes_them_if_they_match(tmp_p
     with redirect_stdout(out): lb.run([j, kd])
     assert f'retrained {j.out}' in out.getvalue() and lb.teachers_ready('drive') and lb.finished(j), out.getvalue()
     started = (tmp_path/'started').read_text().splitlines()
-    assert len(started) == 2 and f'--out {j.out}/{lb.RERUN}' in started[0] and '--resume' in started[0] and f'--out {kd.out}' in started[1]
+    assert len(started) == 4 and f'--out {kd.out}' in started[3]  # each seed its own run, then the job that loads them
+    assert all(f'--seeds {s} ' in started[s] and f'--out {lb.rerun_of(j, s)} ' in started[s] and '--resume' in started[s] for s in lb.SEEDS), started
     rec = json.loads((tmp_path/j.out/'retrained.json').read_text())
     assert len(rec) == 1 and rec[0]['taken'] and rec[0]['seeds']['0']['max_abs_diff'] == pytest.approx(0.0012) and rec[0]['seeds']['0']['committed']['dice'] == 0.81
     assert rec[0]['seeds']['2']['train_s'] == 7  # the seconds each seed took on this machine
@@ -234,13 +237,13 @@ def test_own_teachers_takes_retrained_teachers_that_differ_as_a_second_set(tmp_p
     (tmp_path/base.out).mkdir(parents=True)
     (tmp_path/base.out/'results.csv').write_text('member,seed,dice,iou,train_s\n' + ''.join(f'teacher,{s},0.81,0.71,9\nunet_small,{s},0.77,0.62,9\n' for s in lb.SEEDS))
     with redirect_stdout(io.StringIO()): lb.run([j, base, kd])  # without it: refused, nothing after it runs
-    assert not lb.teachers_ready('drive') and len((tmp_path/'started').read_text().splitlines()) == 1
+    assert not lb.teachers_ready('drive') and len((tmp_path/'started').read_text().splitlines()) == 3  # each seed's teacher
     out = io.StringIO()
     with redirect_stdout(out): lb.main(['--run', '--only', 'drive', '--job', lb.BASELINE, '--job', 'kd', '--own-teachers'])
     assert f'retrained {j.out}' in out.getvalue() and 'taken by --own-teachers' in out.getvalue() and lb.teachers_ready('drive'), out.getvalue()
     started = (tmp_path/'started').read_text().splitlines()
-    assert len(started) == 4 and f'--out {j.out}/{lb.RERUN}' in started[1]  # kdml_train --resume: finished seeds are kept, nothing trains again
-    assert f'--out {base.out}/{lb.AGAIN}1' in started[2] and f'--out {kd.out}' in started[3]  # the students alone again first, then the row
+    assert len(started) == 8 and all(f'--out {lb.rerun_of(j, s)} ' in started[3 + s] for s in lb.SEEDS)  # kdml_train --resume: finished seeds are kept, nothing trains again
+    assert f'--out {base.out}/{lb.AGAIN}1' in started[6] and f'--out {kd.out}' in started[7]  # the students alone again first, then the row
     rec = json.loads((tmp_path/j.out/'retrained.json').read_text())
     assert len(rec) == 1 and rec[0]['taken'] and rec[0]['own'] and rec[0]['note'] == lb.OWN and rec[0]['seeds']['1']['max_abs_diff'] == pytest.approx(0.01)
     shutil.rmtree(tmp_path/base.out/f'{lb.AGAIN}1')  # as the loop left it between the teachers taken and the students alone again
@@ -264,10 +267,10 @@ def test_a_baseline_is_trained_again_beside_retrained_teachers(tmp_path, monkeyp
     out = io.StringIO()
     with redirect_stdout(out): lb.run([j, base, kd])
     started = (tmp_path/'started').read_text().splitlines()
-    assert len(started) == 3 and f'--out {base.out}/{lb.AGAIN}1' in started[1] and '--method independent' in started[1], out.getvalue()
+    assert len(started) == 5 and f'--out {base.out}/{lb.AGAIN}1' in started[3] and '--method independent' in started[3], out.getvalue()  # after each seed's teacher
     assert f'again    {base.out}' in out.getvalue() and lb.baseline_again(base) is None
     with redirect_stdout(io.StringIO()): lb.run([j, base, kd])  # done once: not again
-    assert len((tmp_path/'started').read_text().splitlines()) == 3
+    assert len((tmp_path/'started').read_text().splitlines()) == 5
     shutil.rmtree(tmp_path/base.out/f'{lb.AGAIN}1'); (tmp_path/base.out/f'{lb.AGAIN}1').mkdir()  # stopped before a seed finished
     assert lb.baseline_again(base).out == base.out/f'{lb.AGAIN}1'  # continued where it was, not a second folder
     shutil.rmtree(tmp_path/base.out/f'{lb.AGAIN}1'); (tmp_path/j.out/'retrained.json').unlink()
@@ -299,6 +302,13 @@ def test_a_new_checkout_retrains_only_the_teachers_left_to_load(tmp_path, monkey
     (tmp_path/'started').unlink()
     with redirect_stdout(io.StringIO()): assert lb.run([j, base, kd], own=True) == 0  # nothing left: nothing trains again
     assert not (tmp_path/'started').exists()
+    dml = [x for x in lb.jobs(['drive']) if x.name == 'dml'][0]  # a later session: a job with seeds 1 and 2 left; seed 2's teacher is here
+    (tmp_path/dml.out).mkdir(parents=True); (tmp_path/dml.out/'results.csv').write_text('member,seed,dice,iou,train_s\nteacher,0,0.81,0.71,9\n')
+    with redirect_stdout(io.StringIO()) as out: assert lb.run([j, base, kd, dml], own=True) == 0, out.getvalue()
+    started = (tmp_path/'started').read_text().splitlines()  # seed 1 alone, in its own folder: retrained1, started for seed 2, is not resumed for it
+    assert len(started) == 3 and f'--out {lb.rerun_of(j, 1)} ' in started[0] and '--seeds 1 ' in started[0], started
+    assert f'--out {base.out}/{lb.AGAIN}2 ' in started[1] and '--seeds 1 ' in started[1] and f'--out {dml.out} ' in started[2]
+    assert [list(r['seeds']) for r in json.loads((tmp_path/j.out/'retrained.json').read_text())] == [['2'], ['1']]
 
 def test_each_seed_is_committed_as_it_finishes(tmp_path, monkeypatch):
     "A session can end mid-job: `--run --commit` commits each seed's results while the job runs, so that a new checkout keeps them and resumes after them; the finished job once more, whole."
@@ -384,11 +394,11 @@ def test_what_is_left_to_run(tmp_path, monkeypatch):
     (tmp_path/t.out).mkdir(parents=True)
     (tmp_path/t.out/'results.csv').write_text('member,seed,dice\n' + ''.join(f'teacher,{s},0.8\n' for s in lb.SEEDS))
     assert (lb.Row.of(t, e).standing, lb.Row.of(t, e).done) == ('to run: teacher weights (every seed again)', False)
-    (tmp_path/t.out/lb.RERUN).mkdir()  # a retraining stopped after its first seed (a session's end): the others are left
-    (tmp_path/t.out/lb.RERUN/'results.csv').write_text('member,seed,dice\nteacher,0,0.8\n')
+    (tmp_path/lb.rerun_of(t, 0)).mkdir(parents=True)  # a retraining stopped after its first seed (a session's end): the others are left
+    (tmp_path/lb.rerun_of(t, 0)/'results.csv').write_text('member,seed,dice\nteacher,0,0.8\n')
     part = lb.Row.of(t, e)
     assert (part.standing, part.left, part.done) == (f'to run: teacher weights (seeds 1,2 again; seed 0 retrained in {lb.RERUN}/)', 10*t.epochs*2, False)
-    (tmp_path/t.out/lb.RERUN/'results.csv').write_text('member,seed,dice\n' + ''.join(f'teacher,{s},0.8\n' for s in lb.SEEDS))
+    for s in lb.SEEDS[1:]: (tmp_path/lb.rerun_of(t, s)).mkdir(); (tmp_path/lb.rerun_of(t, s)/'results.csv').write_text(f'member,seed,dice\nteacher,{s},0.8\n')
     assert lb.Row.of(t, e).left == 0 and '--own-teachers' in lb.Row.of(t, e).standing  # retrained, not taken: nothing to train, a choice to make
     import shutil; shutil.rmtree(tmp_path/t.out/lb.RERUN)
     rows = [row(), lb.Row.of(t, e)]
@@ -398,7 +408,7 @@ def test_what_is_left_to_run(tmp_path, monkeypatch):
     with redirect_stdout(io.StringIO()) as buf: lb.print_plan(rows)
     assert '[done]' in buf.getvalue() and '[to run: teacher weights (every seed again)]' in buf.getvalue() and 'left:  1 jobs' in buf.getvalue()
     k = lb.jobs(['drive'])[2]  # a job that loads the teachers, not run: they are needed; once it has run (or without it), not
-    assert (lb.teachers_needed(t, [t, j, k]), lb.unneeded(t, [t, j, k]), lb.unneeded(t, [t, j])) == (True, False, True)
+    assert (lb.teachers_needed(t, [t, j, k]), lb.finished(t, lb.teacher_seeds(t, [t, j, k])), lb.finished(t, lb.teacher_seeds(t, [t, j]))) == (True, False, True)
     assert [(x.done, x.standing) for x in lb.plan([t, j], [], {})] == [(True, 'done (weights not here: no job left loads them)'), (True, 'done')]
     assert lb.plan([t, j, k], [], {})[0].standing == 'to run: teacher weights (every seed again)'
     with redirect_stdout(io.StringIO()) as out: assert lb.run([t, j]) == 0  # nothing to train: no teacher trained again for nothing

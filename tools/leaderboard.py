@@ -30,8 +30,8 @@ git). The teacher job of a dataset trains one teacher per seed alone (`--method 
 same teacher, and the students trained alone (`independent`) are an offline job too: the same initial weights, batches
 and epochs as every method of that seed, which is what the paired comparison needs. A new checkout has the teacher
 job's results but not its weights: when a job left to run loads them, `--run` trains the teachers again from the same
-command into `<teacher>/rerun/`, only the seeds the jobs left have still to run (`teacher_seeds`: a resumed run loads no
-teacher for a finished seed), and takes them only if every such seed's test figures are the committed ones within `TEACHER_TOL` (a run repeats to the last bit
+command into `<teacher>/rerun/seed<N>`, only the seeds the jobs left have still to run (`teacher_seeds`: a resumed run loads no
+teacher for a finished seed), each seed a run of its own, and takes them only if every such seed's test figures are the committed ones within `TEACHER_TOL` (a run repeats to the last bit
 on one machine, not on another), so that rows run before and after learned from the same teachers as nearly as a new
 machine allows; each attempt is recorded in `<teacher>/retrained.json`. `--run --own-teachers` takes them whatever they
 score: a second set of teachers, for a machine that cannot repeat the committed ones (a CPU of another kind); the rows that
@@ -340,7 +340,7 @@ class Row(NamedTuple):
     s: float|None # CPU seconds for all its seeds (None: not estimated)
     todo: tuple # The seeds without results yet (a seed halfway through, resumed from its checkpoint, counts whole)
     done: bool # Every seed has results (and, for a teacher job whose teachers a job left to run loads, the weights are here)
-    again: tuple|None = None # A teacher job with results but not weights (a new checkout): the seeds still to train again in `rerun/`; else None
+    again: tuple|None = None # A teacher job with results but not weights (a new checkout): the seeds still to train again in `rerun/seed<N>` (`rerun_of`); else None
     needed: tuple = SEEDS # A teacher job's: the seeds whose teachers a job left to run loads (`teacher_seeds`)
 
     @classmethod
@@ -348,12 +348,13 @@ class Row(NamedTuple):
         "The row of job `j`; `needed`: the seeds whose teachers a job left to run loads (a teacher job's only)."
         done = seeds_done(j.out)
         todo, ok = tuple(s for s in j.seeds if s not in done), settled(j, done, needed)
-        again = tuple(s for s in needed if s not in seeds_done(j.out/RERUN)) if j.kind == 'teacher' and not todo and not ok else None
+        missing = [s for s in needed if not teachers_ready(j.dataset, [s])]  # the teachers of the seeds needed whose weights are not here
+        again = tuple(s for s in missing if s not in seeds_done(rerun_of(j, s))) if j.kind == 'teacher' and not todo and not ok else None
         return cls(j, e, None if e.s is None else e.s * j.epochs * len(j.seeds), todo, ok, again, tuple(needed))
 
     @property
     def left(self)->float|None:
-        "CPU seconds it still needs; 0 once done. A teacher job with results but not weights (a new checkout) trains again the seeds `rerun/` lacks."
+        "CPU seconds it still needs; 0 once done. A teacher job with results but not weights (a new checkout) trains again the seeds needed that `rerun/` lacks."
         n = len(self.todo) if self.again is None else len(self.again)
         return 0. if self.done else None if self.s is None else self.s * n / len(self.job.seeds)
 
@@ -367,7 +368,7 @@ class Row(NamedTuple):
         if self.again is not None:
             if len(self.again) == len(self.job.seeds): return 'to run: teacher weights (every seed again)'
             n = lambda ss: f"seed{'s' if len(ss) > 1 else ''} {','.join(map(str, ss))}"
-            rest = [s for s in self.needed if s not in self.again]
+            rest = [s for s in self.needed if s not in self.again and not teachers_ready(self.job.dataset, [s])]
             if self.again: return (f"to run: teacher weights ({n(self.again)} again" + (f"; {n(rest)} retrained in {RERUN}/" if rest else '') +
                                    (f"; no job left loads the others" if len(self.needed) < len(self.job.seeds) else '') + ')')
             return f"to run: nothing to train; retrained in {RERUN}/ and not taken ({TEACHER}/retrained.json): --run takes them within TEACHER_TOL, --own-teachers whatever they score"
@@ -431,9 +432,9 @@ def plan_markdown(rows:list, checked:list|None=None)->str:
           "within 0 to 4 points of the students trained alone. The teacher job's lone student (kdml_train trains at least one) "
           "is not a result: it trains for one epoch after the teacher's own (`--teacher_epochs`), except on DRIVE, whose teachers "
           "were trained before that option and gave it the teacher's epochs. The students alone are the `independent` job, "
-          "which loads the teacher like every method. Weights are not committed: a new machine trains the teachers again when a job left to run loads them (within "
+          "which loads the teacher like every method. Weights are not committed: a new machine trains the teachers again when a job left to run loads them, only the seeds those jobs have left (within "
           f"{TEACHER_TOL:g} of their committed test figures, or whatever they score with `--own-teachers`: a second set of "
-          f"teachers) and then the students alone again into `independent/{AGAIN}<k>`, "
+          f"teachers) and then the students alone again, in those seeds, into `independent/{AGAIN}<k>`, "
           "since a run repeats to the last bit only on one machine; each row is paired with the students alone beside its own teachers.", "",
           "## Methods", "", "| job | method | " + ' | '.join(DATASETS) + " |", "|---|---|" + '---|' * len(DATASETS)]
     for m, spec in METHODS.items():
@@ -522,11 +523,6 @@ def finished(j:Job, needed=SEEDS)->bool:
     "Whether job `j` has results for all its seeds (and, for a teacher job, the weights of the teachers of the seeds `needed`: every seed by default)."
     return settled(j, seeds_done(j.out), needed)
 
-def unneeded(j:Job, js:list)->bool:
-    "Whether `j` is a teacher job with results for all its seeds, not all its weights, which no job of `js` left to run loads: nothing to do."
-    done = seeds_done(j.out)  # read once: every seed's results, the weights missing, and no job left needs them
-    return j.kind == 'teacher' and settled(j, done, needed=()) and not settled(j, done) and not teachers_needed(j, js)
-
 def kdml_train_exe()->list:
     "How to call kdml_train: $KDML_TRAIN (as run_jobs.sh reads it), else the console script beside this Python."
     if os.environ.get('KDML_TRAIN'): return shlex.split(os.environ['KDML_TRAIN'])
@@ -563,6 +559,10 @@ def commit(j:Job)->bool:
     return r.returncode == 0
 
 RERUN = 'rerun'  # the teacher job's subfolder where a new checkout trains its teachers again (weights are never committed)
+
+def rerun_of(j:Job, seed:int)->Path:
+    "Where a new checkout trains teacher job `j`'s teacher of `seed` again: `rerun/seed<N>`, a run of that seed alone (a resumed run must ask for the seeds it started with)."
+    return j.out/RERUN/f'seed{seed}'
 TEACHER_TOL = 0.003  # how far (absolute, any test figure of any seed) retrained teachers may be from the committed ones and still be taken for them:
 # a run repeats to the last bit on one machine, not on another (DRIVE's teachers, retrained on another 2-core CPU with the same
 # torch: Dice 0.06 and 0.13 points off), so a third of a point, below the seed-to-seed spread of the boards' paired gains
@@ -617,28 +617,35 @@ OWN = ("taken by --own-teachers: not the committed teachers (beyond TEACHER_TOL)
        "them are paired with the students alone trained again beside them, and the board gives each row its teachers' score")
 
 def retrain_teachers(j:Job, do_commit:bool=False, own:bool=False, seeds=None)->str:
-    """Train the teachers of teacher job `j` again, from its own command, into `j.out/rerun`: a new checkout has their results
+    """Train the teachers of teacher job `j` again, from its own command, into `j.out/rerun/seed<N>`: a new checkout has their results
     (committed) but not their weights (never committed). The weights are taken only if every seed's test figures are the
     committed ones within `TEACHER_TOL` (a run repeats exactly on one machine, not across machines), so that every row of
     the dataset learned from the same teachers as nearly as a new machine allows; each attempt is
     recorded in `j.out/retrained.json` either way (the figures of both, and the seconds each seed took here). `own`: take them whatever they score (`OWN`), when every seed trained.
-    `seeds`: only these seeds' teachers (`teacher_seeds`: those the jobs left to run load; None: every seed of `j`).
+    `seeds`: only these seeds' teachers (`teacher_seeds`: those the jobs left to run load; None: every seed of `j`), each seed
+    its own `kdml_train --resume` run (`rerun_of`), so that a later session that needs other seeds resumes or starts each one.
     'ok', 'own' (taken beyond the tolerance), 'stopped' (kdml_train killed or interrupted), or why not."""
-    rr, seeds = j.out/RERUN, tuple(j.seeds if seeds is None else seeds)
-    a = list(j.args); a[a.index('--out') + 1] = str(rr); a[a.index('--seeds') + 1] = ','.join(map(str, seeds))
-    cmd = shlex.join(['kdml_train', *a])
-    (ROOT/rr).mkdir(parents=True, exist_ok=True)
-    print(f"retrain  {j.out}: its results are committed but not its teachers' weights; training them again into {rr}  "
-          f"{time.strftime('%Y-%m-%d %H:%M:%S')}", flush=True)
-    rc = _train_job(a, ROOT/f'{rr}.log')
-    if _stopped(rc): return 'stopped'
-    old, new = teacher_scores(ROOT/j.out), teacher_scores(ROOT/rr)
+    seeds, cmds, rc = tuple(j.seeds if seeds is None else seeds), [], 0
+    print(f"retrain  {j.out}: its results are committed but not its teachers' weights; training seed{'s' if len(seeds) > 1 else ''} "
+          f"{','.join(map(str, seeds))} again into {j.out/RERUN}/seed<N>  {time.strftime('%Y-%m-%d %H:%M:%S')}", flush=True)
+    for s in seeds:
+        rr = rerun_of(j, s)
+        a = list(j.args); a[a.index('--out') + 1] = str(rr); a[a.index('--seeds') + 1] = str(s)
+        cmds.append(shlex.join(['kdml_train', *a]))
+        (ROOT/rr).mkdir(parents=True, exist_ok=True)
+        rc = _train_job(a, ROOT/f'{rr}.log')
+        if _stopped(rc): return 'stopped'
+        if rc: break
+    cmd, rr = '; '.join(cmds), rerun_of(j, s)  # rr: the last seed's run (its log, if it failed)
+    old, new = teacher_scores(ROOT/j.out), {s: teacher_scores(ROOT/rerun_of(j, s)).get(s) for s in seeds}
+    new = {s: v for s, v in new.items() if v is not None}
     diff = compare_teachers({s: old[s] for s in seeds if s in old}, new)
-    trained = rc == 0 and all(d is not None for d in diff.values()) and all((ROOT/rr/f'teacher_seed{s}.pth').is_file() for s in seeds)
+    trained = rc == 0 and all(d is not None for d in diff.values()) and all((ROOT/rerun_of(j, s)/f'teacher_seed{s}.pth').is_file() for s in seeds)
     within = trained and all(d <= TEACHER_TOL for d in diff.values())
     ok = within or (own and trained)
-    env = json.loads((ROOT/rr/'results.json').read_text()).get('environment') if (ROOT/rr/'results.json').is_file() else None
-    secs = {int(r['seed']): float(r['train_s']) for r in result_rows(rr) if r.get('member') == 'teacher' and r.get('train_s')}  # seconds a seed took here
+    envs = [json.loads(f.read_text()).get('environment') for s in seeds if (f := ROOT/rerun_of(j, s)/'results.json').is_file()]
+    env = envs[-1] if envs else None  # the machine (each seed's results.json records its own; here, one machine)
+    secs = {int(r['seed']): float(r['train_s']) for s in seeds for r in result_rows(rerun_of(j, s)) if r.get('member') == 'teacher' and r.get('train_s')}  # seconds a seed took here
     rec = ROOT/j.out/'retrained.json'
     log = json.loads(rec.read_text()) if rec.is_file() else []
     if log and log[-1]['command'] == cmd and log[-1]['environment'] == env: log.pop()  # the same attempt, compared again
@@ -647,13 +654,13 @@ def retrain_teachers(j:Job, do_commit:bool=False, own:bool=False, seeds=None)->s
                     **({} if within or not ok else dict(own=True, note=OWN))))
     rec.write_text(json.dumps(log, indent=1))
     if ok:
-        for s in seeds: shutil.move(str(ROOT/rr/f'teacher_seed{s}.pth'), str(ROOT/j.out/f'teacher_seed{s}.pth'))
+        for s in seeds: shutil.move(str(ROOT/rerun_of(j, s)/f'teacher_seed{s}.pth'), str(ROOT/j.out/f'teacher_seed{s}.pth'))
     if do_commit: commit(j)
     if ok: return 'ok' if within else 'own'
     if rc: return f"kdml_train exited {rc} (log: {rr}.log)"
     worst = max((d for d in diff.values() if d is not None), default=None)
     return (f"the retrained teachers are not the committed ones: test figures differ by up to {worst:.3g} (> {TEACHER_TOL:g}; "
-            f"per seed in {j.out}/retrained.json)" if worst is not None else f"no teacher figures to compare in {rr}/results.csv") + \
+            f"per seed in {j.out}/retrained.json)" if worst is not None else f"no teacher figures to compare in {j.out/RERUN}/seed<N>/results.csv") + \
            (": the rows finished so far learned from the committed teachers; --own-teachers takes these as a second set (the rows "
             f"that learn from them paired with the students alone trained again beside them), or move {j.out.parent} away to start {j.dataset} over")
 
@@ -679,18 +686,26 @@ def baseline_again(j:Job)->Job|None:
     of = lambda p: {s: v for s, v in teacher_scores(p).items() if s in now}  # the teachers a run learned beside, in the seeds retrained
     if same_teachers(now, of(ROOT/j.out)): return None
     again = sorted((p for p in (ROOT/j.out).glob(f'{AGAIN}*') if p.is_dir()), key=lambda p: p.name)
-    mine = [p for p in again if not of(p) or same_teachers(now, of(p))]  # started beside these teachers, or nothing finished yet in their seeds
-    out = (OUT/j.dataset/j.name/mine[0].name) if mine else OUT/j.dataset/j.name/f'{AGAIN}{len(again) + 1}'
     seeds = tuple(sorted(now))
+    if any(set(now) <= set(of(p)) and same_teachers(now, of(p)) for p in again): return None  # trained beside them, in those seeds
+    mine = [p for p in again if _recorded_seeds(p) in (None, ','.join(map(str, seeds))) and (not of(p) or same_teachers(now, of(p)))]  # started beside them, for these seeds
+    out = (OUT/j.dataset/j.name/mine[0].name) if mine else OUT/j.dataset/j.name/f'{AGAIN}{len(again) + 1}'
     a = list(j.args); a[a.index('--out') + 1] = str(out); a[a.index('--seeds') + 1] = ','.join(map(str, seeds))
     k = j._replace(name=f'{j.name}/{out.name}', args=tuple(a), seeds=seeds)
     return None if finished(k) else k
+
+def _recorded_seeds(out:Path)->str|None:
+    "The `--seeds` the run in `out` was started with (None: no run there; '?': one that records no arguments); `kdml_train --resume` refuses others."
+    from kdml_nb.train import recorded_run
+    try: r = recorded_run(out)
+    except ValueError: return '?'
+    return None if r is None else str(r['args'].get('seeds'))
 
 STOP = OUT/'STOP'  # `touch` it to stop the loop after the job that is running (tests or benchmarks then have the CPU to themselves)
 
 def run(js:list, do_commit:bool=False, own:bool=False)->int:
     "Run the jobs one at a time, teachers first, each with --resume (an interrupted seed continues from its last epoch); finished jobs are skipped; the loop pauses before a job while `STOP` exists; `own`: take teachers retrained here whatever they score (`retrain_teachers`). 0 if all finished."
-    order = [j for j in js if j.kind == 'teacher'] + [j for j in js if j.kind != 'teacher']
+    order, agains = [j for j in js if j.kind == 'teacher'] + [j for j in js if j.kind != 'teacher'], []  # agains: the students alone trained again (`baseline_again`)
     for j in order:
         need = teacher_seeds(j, js) if j.kind == 'teacher' else SEEDS  # a teacher job: the seeds whose teachers the jobs left load
         if finished(j, need):  # a teacher job: the weights of the seeds the jobs left load are here (or none is needed)
@@ -701,7 +716,7 @@ def run(js:list, do_commit:bool=False, own:bool=False)->int:
             again = baseline_again(j) if j.name == BASELINE and j.loads_teacher else None
             if again is None: continue
             print(f"again    {j.out}: the teachers were retrained on this machine; the students alone again beside them, into {again.out}", flush=True)
-            j = again
+            j = again; agains.append(j)
         if j.loads_teacher and not teachers_ready(j.dataset, seeds_left(j)):
             print(f"waiting  {j.out}: the teachers of {j.dataset} are not trained", flush=True); continue
         if (ROOT/STOP).exists():  # a pause between jobs: the running one finishes and is committed, the next does not start
@@ -709,7 +724,7 @@ def run(js:list, do_commit:bool=False, own:bool=False)->int:
             break
         t0 = time.time()
         if j.kind == 'teacher' and set(j.seeds) <= seeds_done(j.out):  # a new checkout: results committed, weights not
-            why = retrain_teachers(j, do_commit, own, need)
+            why = retrain_teachers(j, do_commit, own, tuple(s for s in need if not teachers_ready(j.dataset, [s])))  # not the ones here: rows learned from them
             if why == 'stopped':
                 print(f"stopped  {j.out}/{RERUN} after {(time.time() - t0)/3600:.2f} h: its finished seeds and last checkpoint are kept: --run continues it", flush=True)
                 break
@@ -732,7 +747,7 @@ def run(js:list, do_commit:bool=False, own:bool=False)->int:
         print(f"{'finished' if ok else f'FAILED rc={rc}'} {j.out} after {(time.time() - t0)/3600:.2f} h (log: {j.out}.log)", flush=True)
         if not ok: continue
         if do_commit: commit(j)
-    left = [j for j in order if not (finished(j) or unneeded(j, js))]  # a loop that stopped early leaves the jobs after it unstarted too
+    left = [j for j in order + agains if not finished(j, teacher_seeds(j, js) if j.kind == 'teacher' else SEEDS)]  # a loop that stopped early leaves the jobs after it unstarted too
     print(f"{len(order) - len(left)} of {len(order)} jobs finished" + ''.join(f"\n  not finished: {j.out}" for j in left), flush=True)
     return 1 if left else 0
 
