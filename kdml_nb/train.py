@@ -1081,7 +1081,8 @@ def kdml_train(
         if rec is not None:
             defaults = {k: p.default for k,p in inspect.signature(kdml_train).parameters.items()}
             args, command = resumed_args(args, rec['args'], defaults), rec['command']
-        kept = set(pd.read_csv(outp/'results.csv').seed) if rec is not None and (outp/'results.csv').exists() else set()  # finished seeds: no teacher to load
+        prev = pd.read_csv(outp/'results.csv') if rec is not None and (outp/'results.csv').exists() else None  # the finished seeds' results
+        kept = set() if prev is None else set(prev.seed)  # kept, and no teacher of theirs to load
         req, seed_list, opts, args = plan_run(args, kept)
         if not resume and not overwrite:
             if (outp/'results.csv').exists():
@@ -1093,8 +1094,7 @@ def kdml_train(
         print(f"kdml_train: error: {' '.join(str(e).split())}", file=sys.stderr); sys.exit(2)
     if overwrite:  # the previous run's results and checkpoints go: none of them may be taken for this run's
         for f in [outp/'results.csv', outp/'results.json', *outp.glob('checkpoint_seed*.pth')]: f.unlink(missing_ok=True)
-    if rec is not None and (outp/'results.csv').exists(): rows.append(pd.read_csv(outp/'results.csv'))
-    done = set(rows[0].seed) if rows else set()
+    if prev is not None: rows.append(prev)
     # Ctrl-C raises KeyboardInterrupt, and also leaves a flag: Python drops the exception when the signal lands in
     # some places (a fork handler of a DataLoader worker), and the flag then stops the run after the current seed
     def _on_sigint(sig, frame): stop.append(sig); raise KeyboardInterrupt
@@ -1103,7 +1103,7 @@ def kdml_train(
     try:
         for seed in seed_list:
             head = f"== {req['method']}{flows_said(req)} | {req['task']} on {req['data']} | teacher {req['teacher']} ({'offline' if req['offline'] else 'online'}) | students {','.join(req['students'])} | seed {seed}"
-            if seed in done: print(f"{head}: finished, kept"); continue
+            if seed in kept: print(f"{head}: finished, kept"); continue
             print(head)
             rows.append(run_seed(req, seed=seed, out=outp, checkpoint=True, resume=rec is not None, record=dict(args=args, command=command), **opts))
             write_results(pd.concat(rows, ignore_index=True), outp, command, args=args)
@@ -1113,8 +1113,8 @@ def kdml_train(
         print(f"kdml_train: error: {e}", file=sys.stderr); sys.exit(2)
     except DivergenceError as e:  # nothing of that seed is a result: no row, and no checkpoint to continue it from
         (outp/f'checkpoint_seed{seed}.pth').unlink(missing_ok=True)
-        kept = f"; the {_n_seeds(rows)} finished seed(s) are in {outp}" if rows else ""
-        print(f"kdml_train: error: seed {seed}: {' '.join(str(e).split())}{kept}", file=sys.stderr); sys.exit(3)
+        where = f"; the {_n_seeds(rows)} finished seed(s) are in {outp}" if rows else ""
+        print(f"kdml_train: error: seed {seed}: {' '.join(str(e).split())}{where}", file=sys.stderr); sys.exit(3)
     except KeyboardInterrupt:
         print(f"\ninterrupted: the {_n_seeds(rows)} finished seed(s) are in {outp}; --resume continues the run", file=sys.stderr); sys.exit(130)
     finally:

@@ -408,7 +408,7 @@ def test_what_is_left_to_run(tmp_path, monkeypatch):
     with redirect_stdout(io.StringIO()) as buf: lb.print_plan(rows)
     assert '[done]' in buf.getvalue() and '[to run: teacher weights (every seed again)]' in buf.getvalue() and 'left:  1 jobs' in buf.getvalue()
     k = lb.jobs(['drive'])[2]  # a job that loads the teachers, not run: they are needed; once it has run (or without it), not
-    assert (lb.teachers_needed(t, [t, j, k]), lb.finished(t, lb.teacher_seeds(t, [t, j, k])), lb.finished(t, lb.teacher_seeds(t, [t, j]))) == (True, False, True)
+    assert (bool(lb.teacher_seeds(t, [t, j, k])), lb.finished(t, lb.needed(t, [t, j, k])), lb.finished(t, lb.needed(t, [t, j]))) == (True, False, True)
     assert [(x.done, x.standing) for x in lb.plan([t, j], [], {})] == [(True, 'done (weights not here: no job left loads them)'), (True, 'done')]
     assert lb.plan([t, j, k], [], {})[0].standing == 'to run: teacher weights (every seed again)'
     with redirect_stdout(io.StringIO()) as out: assert lb.run([t, j]) == 0  # nothing to train: no teacher trained again for nothing

@@ -364,21 +364,20 @@ class Row(NamedTuple):
         if self.done:
             if self.job.kind != 'teacher' or teachers_ready(self.job.dataset): return 'done'
             here = [s for s in self.job.seeds if teachers_ready(self.job.dataset, [s])]
-            return f"done (weights {'of seed' + ('s ' if len(here) > 1 else ' ') + ','.join(map(str, here)) + ' here; the others ' if here else ''}not here: no job left loads them)"
+            return f"done (weights {'of ' + said(here) + ' here; the others ' if here else ''}not here: no job left loads them)"
         if self.again is not None:
             if len(self.again) == len(self.job.seeds): return 'to run: teacher weights (every seed again)'
-            n = lambda ss: f"seed{'s' if len(ss) > 1 else ''} {','.join(map(str, ss))}"
             rest = [s for s in self.needed if s not in self.again and not teachers_ready(self.job.dataset, [s])]
-            if self.again: return (f"to run: teacher weights ({n(self.again)} again" + (f"; {n(rest)} retrained in {RERUN}/" if rest else '') +
+            if self.again: return (f"to run: teacher weights ({said(self.again)} again" + (f"; {said(rest)} retrained in {RERUN}/" if rest else '') +
                                    (f"; no job left loads the others" if len(self.needed) < len(self.job.seeds) else '') + ')')
             return f"to run: nothing to train; retrained in {RERUN}/ and not taken ({TEACHER}/retrained.json): --run takes them within TEACHER_TOL, --own-teachers whatever they score"
-        return f"to run: seed{'s' if len(self.todo) > 1 else ''} {','.join(map(str, self.todo))}"
+        return f"to run: {said(self.todo)}"
 
 def plan(js:list, runs:list, probes:dict)->list:
     "A `Row` for every job, and one for the students alone trained again beside retrained teachers, when `--run` would (`baseline_again`)."
     rows = []
     for j in js:
-        rows.append(Row.of(j, e := estimate(j.dataset, j.kind, runs, probes), teacher_seeds(j, js) if j.kind == 'teacher' else SEEDS))
+        rows.append(Row.of(j, e := estimate(j.dataset, j.kind, runs, probes), needed(j, js)))
         if j.name == BASELINE and j.loads_teacher and finished(j) and (k := baseline_again(j)) is not None: rows.append(Row.of(k, e))
     return rows
 
@@ -497,6 +496,15 @@ def seeds_done(out:Path)->set:
     "The seeds of which `out/results.csv` holds results."
     return {int(r['seed']) for r in result_rows(out)}
 
+def said(seeds)->str:
+    "'seed 2' or 'seeds 0,1': how the loop's messages name seeds."
+    return f"seed{'s' if len(seeds) > 1 else ''} {','.join(map(str, seeds))}"
+
+def with_out(j:Job, out:Path, seeds)->list:
+    "Job `j`'s arguments writing to `out` and running only `seeds` (a retrained teacher's seed, the students alone again in those seeds)."
+    a = list(j.args); a[a.index('--out') + 1] = str(out); a[a.index('--seeds') + 1] = ','.join(map(str, seeds))
+    return a
+
 def teachers_ready(name:str, seeds=SEEDS)->bool:
     "Whether the teacher job of dataset `name` has saved a teacher for each of `seeds` (every seed by default)."
     return all((ROOT/OUT/name/TEACHER/f'teacher_seed{s}.pth').is_file() for s in seeds)
@@ -511,9 +519,9 @@ def teacher_seeds(j:Job, js:list)->tuple:
     left (`kdml_train --resume` loads no teacher for a finished seed). A new checkout trains only these teachers again."""
     return tuple(sorted({s for k in js if k.dataset == j.dataset and k.loads_teacher for s in seeds_left(k)}))
 
-def teachers_needed(j:Job, js:list)->bool:
-    "Whether a job of `js` still to run loads the teachers of teacher job `j`'s dataset: a new checkout trains them again only then."
-    return bool(teacher_seeds(j, js))
+def needed(j:Job, js:list)->tuple:
+    "The seeds whose teachers' weights job `j` needs before it is finished: a teacher job's `teacher_seeds`; for any other job they decide nothing (every seed)."
+    return teacher_seeds(j, js) if j.kind == 'teacher' else SEEDS
 
 def settled(j:Job, done:set, needed=SEEDS)->bool:
     "The one rule of what is left: job `j`, with results for the seeds `done`, needs nothing more once every seed has results and, for a teacher job, the weights of the seeds `needed` (those the jobs left to run load, `teacher_seeds`) are here."
@@ -554,7 +562,7 @@ def commit(j:Job)->bool:
     part = '' if set(j.seeds) <= set(done) else f" of {','.join(map(str, j.seeds))} (the others to run)"
     r = git('add', '--', *fs)
     if r.returncode == 0:
-        r = git('commit', '-m', f"Leaderboard (#24): {j.dataset}/{j.name}, seed{'s' if len(done) > 1 else ''} {','.join(map(str, done))}{part}\n\n{j.command}", '--', *fs)
+        r = git('commit', '-m', f"Leaderboard (#24): {j.dataset}/{j.name}, {said(done)}{part}\n\n{j.command}", '--', *fs)
     if r.returncode != 0: print(f"commit of {j.out} failed: {r.stderr.strip() or r.stdout.strip()}", flush=True)
     return r.returncode == 0
 
@@ -626,11 +634,11 @@ def retrain_teachers(j:Job, do_commit:bool=False, own:bool=False, seeds=None)->s
     its own `kdml_train --resume` run (`rerun_of`), so that a later session that needs other seeds resumes or starts each one.
     'ok', 'own' (taken beyond the tolerance), 'stopped' (kdml_train killed or interrupted), or why not."""
     seeds, cmds, rc = tuple(j.seeds if seeds is None else seeds), [], 0
-    print(f"retrain  {j.out}: its results are committed but not its teachers' weights; training seed{'s' if len(seeds) > 1 else ''} "
-          f"{','.join(map(str, seeds))} again into {j.out/RERUN}/seed<N>  {time.strftime('%Y-%m-%d %H:%M:%S')}", flush=True)
+    print(f"retrain  {j.out}: its results are committed but not its teachers' weights; training {said(seeds)} "
+          f"again into {j.out/RERUN}/seed<N>  {time.strftime('%Y-%m-%d %H:%M:%S')}", flush=True)
     for s in seeds:
         rr = rerun_of(j, s)
-        a = list(j.args); a[a.index('--out') + 1] = str(rr); a[a.index('--seeds') + 1] = str(s)
+        a = with_out(j, rr, [s])
         cmds.append(shlex.join(['kdml_train', *a]))
         (ROOT/rr).mkdir(parents=True, exist_ok=True)
         rc = _train_job(a, ROOT/f'{rr}.log')
@@ -690,8 +698,7 @@ def baseline_again(j:Job)->Job|None:
     if any(set(now) <= set(of(p)) and same_teachers(now, of(p)) for p in again): return None  # trained beside them, in those seeds
     mine = [p for p in again if _recorded_seeds(p) in (None, ','.join(map(str, seeds))) and (not of(p) or same_teachers(now, of(p)))]  # started beside them, for these seeds
     out = (OUT/j.dataset/j.name/mine[0].name) if mine else OUT/j.dataset/j.name/f'{AGAIN}{len(again) + 1}'
-    a = list(j.args); a[a.index('--out') + 1] = str(out); a[a.index('--seeds') + 1] = ','.join(map(str, seeds))
-    k = j._replace(name=f'{j.name}/{out.name}', args=tuple(a), seeds=seeds)
+    k = j._replace(name=f'{j.name}/{out.name}', args=tuple(with_out(j, out, seeds)), seeds=seeds)
     return None if finished(k) else k
 
 def _recorded_seeds(out:Path)->str|None:
@@ -707,10 +714,10 @@ def run(js:list, do_commit:bool=False, own:bool=False)->int:
     "Run the jobs one at a time, teachers first, each with --resume (an interrupted seed continues from its last epoch); finished jobs are skipped; the loop pauses before a job while `STOP` exists; `own`: take teachers retrained here whatever they score (`retrain_teachers`). 0 if all finished."
     order, agains = [j for j in js if j.kind == 'teacher'] + [j for j in js if j.kind != 'teacher'], []  # agains: the students alone trained again (`baseline_again`)
     for j in order:
-        need = teacher_seeds(j, js) if j.kind == 'teacher' else SEEDS  # a teacher job: the seeds whose teachers the jobs left load
+        need = needed(j, js)
         if finished(j, need):  # a teacher job: the weights of the seeds the jobs left load are here (or none is needed)
             gone = [s for s in j.seeds if not teachers_ready(j.dataset, [s])] if j.kind == 'teacher' else []
-            print(f"done     {j.out}" + (f": the teachers' weights of seed{'s' if len(gone) > 1 else ''} {','.join(map(str, gone))} are not here, "
+            print(f"done     {j.out}" + (f": the teachers' weights of {said(gone)} are not here, "
                                          "and no job left to run loads them" if gone else ''), flush=True)
             if do_commit and uncommitted(j): commit(j)  # finished by a loop that stopped before committing it
             again = baseline_again(j) if j.name == BASELINE and j.loads_teacher else None
@@ -747,7 +754,7 @@ def run(js:list, do_commit:bool=False, own:bool=False)->int:
         print(f"{'finished' if ok else f'FAILED rc={rc}'} {j.out} after {(time.time() - t0)/3600:.2f} h (log: {j.out}.log)", flush=True)
         if not ok: continue
         if do_commit: commit(j)
-    left = [j for j in order + agains if not finished(j, teacher_seeds(j, js) if j.kind == 'teacher' else SEEDS)]  # a loop that stopped early leaves the jobs after it unstarted too
+    left = [j for j in order + agains if not finished(j, needed(j, js))]  # a loop that stopped early leaves the jobs after it unstarted too
     print(f"{len(order) - len(left)} of {len(order)} jobs finished" + ''.join(f"\n  not finished: {j.out}" for j in left), flush=True)
     return 1 if left else 0
 
